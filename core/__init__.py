@@ -1,0 +1,1 @@
+"""Clone Studio's logic. Imports and runs without Streamlit."""

@@ -1,0 +1,56 @@
+"""Settings from the environment and `.streamlit/secrets.toml`, resolved in one place."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+LOCAL_OWNER = "local"
+DEFAULT_HOME = ".clone_studio"
+DEFAULT_MAX_UPLOAD_MB = 50
+
+
+@lru_cache(maxsize=1)
+def _secrets() -> dict:
+    path = Path(os.environ.get("CLONE_STUDIO_SECRETS", ".streamlit/secrets.toml"))
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def setting(name: str, default: str | None = None) -> str | None:
+    """An environment variable, else a top-level key of secrets.toml, else `default`."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    value = _secrets().get(name)
+    return str(value) if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    lancedb_uri: str
+    max_upload_mb: int
+
+    @property
+    def files_dir(self) -> Path:
+        return self.home / "files"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def load_settings() -> Settings:
+    home = Path(setting("CLONE_STUDIO_HOME", DEFAULT_HOME)).expanduser().resolve()
+    return Settings(
+        home=home,
+        database_url=setting("DATABASE_URL") or f"sqlite:///{home / 'studio.db'}",
+        lancedb_uri=setting("LANCEDB_URI") or str(home / "lancedb"),
+        max_upload_mb=int(setting("CLONE_STUDIO_MAX_UPLOAD_MB", str(DEFAULT_MAX_UPLOAD_MB))),
+    )

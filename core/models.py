@@ -1,0 +1,226 @@
+"""SQLModel tables. Every user-owned row carries `owner_id`; schema changes go through Alembic."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import JSON, Column, ForeignKey, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.config import LOCAL_OWNER
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _fk(target: str) -> Column:
+    return Column(String, ForeignKey(target, ondelete="CASCADE"), nullable=False, index=True)
+
+
+class Clone(SQLModel, table=True):
+    __tablename__ = "clone"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    name: str
+    slug: str = Field(index=True)
+    description: str = ""
+    avatar: str = "🤖"
+    specialty: str = ""
+    category: str = ""
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    favorite: bool = False
+    created_from: str = "scratch"  # scratch / template / duplicate / import / demo
+    template_id: Optional[str] = None
+    variables: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # model
+    llm_provider: str = "offline"
+    llm_model: str = "extractive"
+    temperature: float = 0.3
+    max_tokens: int = 700
+    embedding_provider: str = "minilm"
+    # voice
+    tts_provider: str = "offline"
+    tts_voice: str = ""
+    voice_settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    stt_provider: str = "offline"
+    language: str = "en"
+    # retrieval
+    top_k: int = 5
+    hybrid: bool = True
+    min_score: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    last_used_at: Optional[datetime] = None
+
+
+class PromptVersion(SQLModel, table=True):
+    __tablename__ = "prompt_version"
+    __table_args__ = (UniqueConstraint("clone_id", "layer", "version"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    clone_id: str = Field(sa_column=_fk("clone.id"))
+    layer: str  # system / rag / user
+    version: int
+    content: str
+    message: str = ""
+    author: str = LOCAL_OWNER
+    parent_version: Optional[int] = None
+    active: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Document(SQLModel, table=True):
+    __tablename__ = "document"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    clone_id: str = Field(sa_column=_fk("clone.id"))
+    filename: str
+    kind: str  # pdf / text / markdown
+    size: int = 0
+    sha256: str = Field(index=True)
+    status: str = "processing"  # processing / ready / failed
+    error: Optional[str] = None
+    pages: Optional[int] = None
+    chunk_count: int = 0
+    chunk_params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversation"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    clone_id: str = Field(sa_column=_fk("clone.id"))
+    title: str = "New chat"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "message"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    conversation_id: str = Field(sa_column=_fk("conversation.id"))
+    role: str  # user / assistant
+    content: str = ""
+    status: str = "complete"  # complete / partial / error
+    error: Optional[str] = None
+    provider: Optional[str] = None
+    model: Optional[str] = None
+    citations: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prompt_versions: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    timings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ApiKey(SQLModel, table=True):
+    """A provider key entered in the UI, encrypted at rest; only `last4` is ever shown."""
+
+    __tablename__ = "api_key"
+    __table_args__ = (UniqueConstraint("owner_id", "provider"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    provider: str
+    ciphertext: str
+    last4: str
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AppSetting(SQLModel, table=True):
+    """Per-owner preferences, e.g. the default provider and model per capability."""
+
+    __tablename__ = "app_setting"
+    __table_args__ = (UniqueConstraint("owner_id", "key"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    key: str
+    value: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class UsageEvent(SQLModel, table=True):
+    """Metered use outside chat messages, e.g. TTS characters per provider."""
+
+    __tablename__ = "usage_event"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    clone_id: Optional[str] = None
+    provider: str
+    kind: str  # tts_chars / stt_seconds / embed_tokens
+    amount: float
+    cost_usd: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class QuestionSet(SQLModel, table=True):
+    __tablename__ = "question_set"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    clone_id: str = Field(sa_column=_fk("clone.id"))
+    name: str
+    questions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ABRun(SQLModel, table=True):
+    """An A/B comparison of two prompt variants over a question set."""
+
+    __tablename__ = "ab_run"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    clone_id: str = Field(sa_column=_fk("clone.id"))
+    question_set_id: Optional[str] = None
+    variant_a: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    variant_b: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "running"  # running / complete / failed
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ABResult(SQLModel, table=True):
+    """One question of an A/B run: both answers, shared sources, the verdict, room for scores."""
+
+    __tablename__ = "ab_result"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    run_id: str = Field(sa_column=_fk("ab_run.id"))
+    position: int = 0
+    question: str
+    answer_a: str = ""
+    answer_b: str = ""
+    sources: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    meta_a: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    meta_b: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    winner: Optional[str] = None  # a / b / tie
+    scores: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class UserTemplate(SQLModel, table=True):
+    """A persona template saved by a user from a clone's prompts (same shape as built-ins)."""
+
+    __tablename__ = "user_template"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    name: str
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
