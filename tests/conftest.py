@@ -1,0 +1,56 @@
+"""Shared fixtures: a fresh data directory per test, on SQLite or (with DATABASE_URL) PostgreSQL."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core.config import Settings
+
+DATA = Path(__file__).parent / "data"
+
+
+def _fresh_database(base_url: str) -> tuple[str, callable]:
+    """A new, empty PostgreSQL database per test; returns its URL and a drop function."""
+    url = make_url(base_url)
+    name = f"cs_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    home = tmp_path / "home"
+    monkeypatch.setenv("CLONE_STUDIO_HOME", str(home))
+    base_url = os.environ.get("DATABASE_URL", "")
+    drop = None
+    if base_url.startswith("postgresql"):
+        database_url, drop = _fresh_database(base_url)
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    else:
+        database_url = f"sqlite:///{home / 'studio.db'}"
+    yield Settings(home=home, database_url=database_url, lancedb_uri=str(home / "lancedb"), max_upload_mb=5)
+    if drop:
+        drop()
+
+
+@pytest.fixture
+def runtime(settings):
+    """A runtime with an empty studio (no demo clone)."""
+    from core.runtime import open_runtime
+
+    rt = open_runtime(settings, seed_demo=False)
+    yield rt
+    rt.close()
