@@ -10,6 +10,7 @@ from pathlib import Path
 LOCAL_OWNER = "local"
 DEFAULT_HOME = ".clone_studio"
 DEFAULT_MAX_UPLOAD_MB = 50
+STREAMLIT_CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
 
 
 @lru_cache(maxsize=1)
@@ -46,11 +47,20 @@ class Settings:
         return self.max_upload_mb * 1024 * 1024
 
 
+def streamlit_upload_limit_mb() -> int:
+    """`server.maxUploadSize` from .streamlit/config.toml: core refuses what Streamlit would."""
+    try:
+        server = tomllib.loads(STREAMLIT_CONFIG.read_text()).get("server", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return DEFAULT_MAX_UPLOAD_MB
+    return int(server.get("maxUploadSize", DEFAULT_MAX_UPLOAD_MB))
+
+
 def load_settings() -> Settings:
     home = Path(setting("CLONE_STUDIO_HOME", DEFAULT_HOME)).expanduser().resolve()
     return Settings(
         home=home,
         database_url=setting("DATABASE_URL") or f"sqlite:///{home / 'studio.db'}",
         lancedb_uri=setting("LANCEDB_URI") or str(home / "lancedb"),
-        max_upload_mb=int(setting("CLONE_STUDIO_MAX_UPLOAD_MB", str(DEFAULT_MAX_UPLOAD_MB))),
+        max_upload_mb=int(setting("STREAMLIT_SERVER_MAX_UPLOAD_SIZE") or streamlit_upload_limit_mb()),
     )
