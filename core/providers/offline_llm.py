@@ -1,0 +1,381 @@
+"""The offline answerer: an extractive, grounded responder.
+
+It never writes facts of its own. It splits the retrieved passages into sentences and list
+items, scores them against the question (stemmed term overlap weighted by rarity, the
+heading they sit under, the passage's retrieval score and the kind of answer the question
+asks for), and quotes the best few with [n] markers that match `Source.n`. When nothing
+retrieved is relevant it says so plainly.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterator, Sequence
+
+import snowballstemmer
+
+from core.providers.base import LLM, ChatRequest, Delta, Source, Usage
+from core.providers.registry import register_llm
+
+NOT_FOUND = (
+    "I couldn't find anything about that in my knowledge base. "
+    "Try asking it another way, or add a document that covers it."
+)
+NO_QUESTION = (
+    "Hello! Ask me about anything in my knowledge base and I'll answer with quotes "
+    "from my documents, citing each one."
+)
+CLOSEST = "I couldn't find a direct answer, but this is the closest passage in my knowledge base:\n\n"
+
+MAX_WORDS = 120
+MAX_UNITS = 6
+MAX_LIST = 10
+
+_STOPWORDS = frozenset("""
+a about above after again against all also am an and any are aren't as at be because been
+before being below between both but by can can't cannot could couldn't did didn't do does
+doesn't doing don't down during each either else ever few for from further get gets got had
+hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him
+himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just know
+let let's like may me might more most much must mustn't my myself need no nor not now of off
+on once only or other ought our ours ourselves out over own please really same say shan't she
+she'd she'll she's should shouldn't so some such tell than that that's the their theirs them
+themselves then there there's these they they'd they'll they're they've thing things this
+those through to too under until up upon us very want was wasn't way we we'd we'll we're
+we've were weren't what what's whats when when's where where's whether which while who who's
+whom whose why why's will with won't would wouldn't yes yet you you'd you'll you're you've
+your yours yourself yourselves hi hello hey thanks thank ok okay explain describe give show
+""".split())
+
+_ABBREVIATIONS = frozenset(
+    "e.g i.e mr mrs ms dr prof st sr jr vs etc approx no nos fig vol p pp ca inc ltd co min max".split()
+)
+_CONTINUATION = re.compile(r"^(it|its|this|these|they|their|that|those|he|she|also|however|but|so|then)\b", re.I)
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_BOLD_HEADING = re.compile(r"^\s*(?:\*\*|__)([^*_]{1,80})(?:\*\*|__)\s*:?\s*$")
+_ITEM = re.compile(r"^\s*(?:[-*+•▪◦]|\d{1,3}[.)])\s+(.*)$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_BOUNDARY = re.compile(r"[.!?…]+[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_END_PUNCT = re.compile(r"([.!?…:;]+[\"”’)]*)$")
+_INLINE_MD = re.compile(r"(\*\*|__|`|\[([^\]]*)\]\([^)]*\))")
+
+_TIME = re.compile(
+    r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)|\b\d{1,2}[:.]\d{2}\b|\b(?:monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|weekdays?|weekends?|daily|noon|midnight|morning|evening)\b", re.I)
+_MONEY = re.compile(r"[$€£₹¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|inr|rupees?)\b", re.I)
+_QUANTITY = re.compile(r"\b\d+(?:[.,]\d+)?\b")
+_INTENTS = (
+    (re.compile(r"\b(when|what time|hours?|open|opens|opening|close|closes|closing|schedule|days?)\b", re.I), _TIME),
+    (re.compile(r"\b(how much|cost|costs|price|prices|fee|fees|pay|charge|expensive|cheap)\b", re.I), _MONEY),
+    (re.compile(r"\b(how many|how long|how far|how high|how big|distance|length|elevation|duration|number of)\b", re.I),
+     _QUANTITY),
+)
+
+_local = threading.local()
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words of a text, in order."""
+    words = (w.lower().replace("’", "'") for w in _WORD.findall(_INLINE_MD.sub(r"\2", text)))
+    return [stem(w.split("'")[0] if w.endswith("'s") else w) for w in words if w not in _STOPWORDS]
+
+
+# ---------------------------------------------------------------- passages -> units
+
+
+@dataclass
+class Unit:
+    """A sentence or list item of one retrieved passage."""
+
+    source: Source
+    text: str
+    heading: str
+    kind: str  # sentence / item
+    block: int
+    pos: int
+    lead: int | None = None  # pos of the sentence that introduces this list ("...:")
+    opens_section: bool = False
+    body: frozenset = field(default_factory=frozenset)
+    head: frozenset = field(default_factory=frozenset)
+    score: float = 0.0
+    coverage: float = 0.0
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    sentences, start = [], 0
+    for match in _BOUNDARY.finditer(paragraph):
+        before = paragraph[start:match.start()].rsplit(None, 1)
+        last = before[-1].lower().rstrip(".") if before else ""
+        if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
+            continue
+        sentences.append(paragraph[start:match.end()].strip())
+        start = match.end()
+    sentences.append(paragraph[start:].strip())
+    return [s for s in sentences if s]
+
+
+def _join_lines(lines: list[str]) -> str:
+    text = ""
+    for line in lines:
+        line = line.strip()
+        if text.endswith("-") and line[:1].islower():
+            text = text[:-1] + line
+        else:
+            text = f"{text} {line}" if text else line
+    return text
+
+
+def passage_units(source: Source) -> list[Unit]:
+    """Split one passage into units, remembering headings, list blocks and list leads."""
+    units: list[Unit] = []
+    state = {"heading": source.heading or "", "block": 0, "kind": None, "fresh": False}
+    paragraph: list[str] = []
+
+    def add(text: str, kind: str) -> None:
+        if kind != state["kind"]:
+            state["block"] += 1
+            state["kind"] = kind
+        lead = None
+        if kind == "item" and units and units[-1].kind == "sentence" and units[-1].text.endswith(":"):
+            lead = units[-1].pos if units[-1].block == state["block"] - 1 else None
+        if kind == "item" and units and units[-1].kind == "item" and units[-1].block == state["block"]:
+            lead = units[-1].lead
+        units.append(Unit(source, text, state["heading"], kind, state["block"], len(units), lead, state["fresh"]))
+        state["fresh"] = False
+
+    def flush() -> None:
+        if paragraph:
+            for sentence in split_sentences(_join_lines(paragraph)):
+                add(sentence, "sentence")
+            paragraph.clear()
+
+    for line in source.text.splitlines():
+        heading = _HEADING.match(line) or _BOLD_HEADING.match(line)
+        item = _ITEM.match(line)
+        if not line.strip() or _TABLE_RULE.match(line):
+            flush()
+            state["kind"] = None if not line.strip() else state["kind"]
+        elif heading:
+            flush()
+            state["heading"], state["kind"], state["fresh"] = heading.group(1).strip(), None, True
+        elif item:
+            flush()
+            add(item.group(1).strip(), "item")
+        elif line.lstrip().startswith("|"):
+            flush()
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            add(" — ".join(cell for cell in cells if cell), "item")
+        else:
+            paragraph.append(line)
+    flush()
+    return units
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def score_units(question: str, units: list[Unit]) -> list[str]:
+    """Score every unit in place; returns the question's terms."""
+    query = list(dict.fromkeys(terms(question)))
+    for unit in units:
+        unit.body = frozenset(terms(unit.text))
+        unit.head = frozenset(terms(unit.heading)) - unit.body
+    if not query:
+        return query
+    n = len(units)
+    df = {t: sum(1 for u in units if t in u.body or t in u.head) for t in query}
+    present = [math.log(1 + n / df[t]) for t in query if df[t]]
+    rare = max(present, default=1.0)
+    weight = {t: math.log(1 + n / df[t]) if df[t] else rare for t in query}
+    total = sum(weight.values())
+    intents = [pattern for asks, pattern in _INTENTS if asks.search(question)]
+    for unit in units:
+        matched = sum(weight[t] * (1.0 if t in unit.body else 0.7 if t in unit.head else 0.0) for t in query)
+        unit.coverage = matched / total
+        bonus = 0.15 if any(p.search(unit.text) for p in intents) else 0.0
+        words = len(unit.text.split())
+        short = 0.1 if words < 4 and unit.kind == "sentence" else 0.0
+        long = 0.1 if words > 70 else 0.0
+        topic = 0.1 if unit.opens_section and unit.coverage > 0 else 0.0
+        unit.score = unit.coverage + 0.25 * unit.source.score + bonus + topic - short - long - 0.002 * unit.pos
+    return query
+
+
+def is_relevant(best: Unit) -> bool:
+    if best.coverage <= 0:
+        return False
+    return best.coverage >= 0.3 or best.source.score >= 0.4
+
+
+# ---------------------------------------------------------------- selection
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _words(units) -> int:
+    return sum(len(u.text.split()) for u in units)
+
+
+def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]]) -> list[Unit]:
+    """The best unit, the others close to it, and the context that makes them readable."""
+    best = ranked[0]
+    chosen: dict[tuple[int, int], Unit] = {}
+    seen: set[str] = set()
+
+    def take(unit: Unit) -> bool:
+        key = _key(unit.text)
+        if (unit.source.n, unit.pos) in chosen or not key or any(key in s or s in key for s in seen):
+            return False
+        chosen[(unit.source.n, unit.pos)] = unit
+        seen.add(key)
+        return True
+
+    for unit in ranked:
+        if len(chosen) >= MAX_UNITS or _words(chosen.values()) >= MAX_WORDS:
+            break
+        if unit is best or _close_to(unit, best):
+            if take(unit):
+                _add_context(unit, by_source[unit.source.n], take)
+    return sorted(chosen.values(), key=lambda u: (_source_rank(ranked, u.source.n), u.pos))
+
+
+def _close_to(unit: Unit, best: Unit) -> bool:
+    """Worth quoting next to the best unit: nearly as good, and clearly on topic if from elsewhere."""
+    if unit.source.n == best.source.n:
+        return unit.coverage > 0 and unit.score >= 0.7 * best.score
+    return unit.coverage >= 0.5 and unit.score >= 0.85 * best.score
+
+
+def _add_context(unit: Unit, siblings: list[Unit], take) -> None:
+    if unit.kind == "item":
+        block = [u for u in siblings if u.block == unit.block]
+        if unit.lead is not None:
+            take(siblings[unit.lead])
+        if len(block) <= MAX_LIST:
+            for item in block:
+                take(item)
+        return
+    following = siblings[unit.pos + 1] if unit.pos + 1 < len(siblings) else None
+    if following and following.block == unit.block and _CONTINUATION.match(following.text):
+        take(following)
+    if unit.text.endswith(":"):
+        for item in siblings[unit.pos + 1:]:
+            if item.lead != unit.pos:
+                break
+            take(item)
+
+
+def _source_rank(ranked: list[Unit], n: int) -> int:
+    return next(i for i, u in enumerate(ranked) if u.source.n == n)
+
+
+# ---------------------------------------------------------------- composing
+
+
+def _cite(text: str, n: int) -> str:
+    """`text [n].` — the marker goes before the closing punctuation."""
+    text = text.rstrip()
+    match = _END_PUNCT.search(text)
+    if not match:
+        return f"{text} [{n}]"
+    punct = "." if match.group(1).startswith(";") else match.group(1)
+    return f"{text[:match.start()]} [{n}]{punct}"
+
+
+def compose(units: list[Unit]) -> str:
+    """Paragraphs of quoted sentences and bullet lists, each ending with its [n]."""
+    blocks: list[str] = []
+    i = 0
+    while i < len(units):
+        run = [units[i]]
+        while i + len(run) < len(units):
+            nxt = units[i + len(run)]
+            if nxt.source.n != run[0].source.n or nxt.kind != run[0].kind:
+                break
+            if nxt.kind == "item" and nxt.block != run[-1].block:
+                break
+            run.append(nxt)
+        i += len(run)
+        n = run[0].source.n
+        if run[0].kind == "sentence":
+            blocks.append(_cite(" ".join(u.text for u in run), n))
+        else:
+            intro = "" if blocks and blocks[-1].endswith(f"[{n}]:") else _list_intro(run[0], n)
+            items = "\n".join(f"- {u.text}" for u in run)
+            blocks.append(f"{intro}\n{items}" if intro else items)
+    return _attach_leads(blocks)
+
+
+def _list_intro(item: Unit, n: int) -> str:
+    return f"{item.heading} [{n}]:" if item.heading else f"From my notes [{n}]:"
+
+
+def _attach_leads(blocks: list[str]) -> str:
+    """A paragraph that introduces a list ("...:") sits directly above it."""
+    text = ""
+    for block in blocks:
+        if text.endswith(":") and block.startswith("- "):
+            text += "\n" + block
+        else:
+            text += ("\n\n" if text else "") + block
+    return text
+
+
+def extractive_answer(question: str, sources: Sequence[Source]) -> str:
+    units = [u for source in sources for u in passage_units(source)]
+    if not units:
+        return NOT_FOUND if terms(question) else NO_QUESTION
+    if not score_units(question, units):
+        return NO_QUESTION
+    ranked = sorted(units, key=lambda u: u.score, reverse=True)
+    best = ranked[0]
+    if not is_relevant(best):
+        return NOT_FOUND
+    by_source: dict[int, list[Unit]] = {}
+    for unit in units:
+        by_source.setdefault(unit.source.n, []).append(unit)
+    answer = compose(select_units(ranked, by_source))
+    if best.coverage < 0.5 and best.source.score < 0.5:
+        answer = CLOSEST + answer
+    return answer
+
+
+def pieces(text: str) -> Iterator[str]:
+    """Small streaming pieces: one word with its following whitespace at a time."""
+    yield from re.findall(r"\S+\s*|\s+", text)
+
+
+@register_llm
+class ExtractiveLLM(LLM):
+    name = "offline"
+    label = "Offline (extractive)"
+    offline = True
+    default_model = "extractive"
+    models = ("extractive",)
+
+    def stream(self, request: ChatRequest) -> Iterator[Delta | Usage]:
+        from core.tokens import count_tokens
+
+        answer = extractive_answer(request.question or _last_user(request.messages), request.sources)
+        for piece in pieces(answer):
+            yield Delta(piece)
+        prompt = "\n".join(str(m.get("content", "")) for m in request.messages)
+        yield Usage(input_tokens=count_tokens(prompt), output_tokens=count_tokens(answer))
+
+
+def _last_user(messages: list[dict]) -> str:
+    return next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
