@@ -1,0 +1,358 @@
+"""One chat turn: retrieve -> assemble the prompt -> stream -> cite -> persist.
+
+`ask` is the full turn (a thread, saved messages, timings); `generate` runs the same
+assembly and stream on given sources without saving anything (playground, A/B runs);
+`answer` consumes `ask` and returns the `ask --json` shape.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Iterator, Sequence, Union
+
+from core.clones import get_clone
+from core.conversations import DEFAULT_TITLE, append_message, get_thread, thread_messages, title_from_question
+from core.errors import InvalidInput, StudioError
+from core.models import Clone, Conversation, Message, utcnow
+from core.prompts import DEFAULTS, LAYERS, active_prompts, builtin_variables, render
+from core.providers.base import ChatRequest, Delta, Source, Usage
+from core.providers.registry import get_llm
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONTEXT_WINDOW = 8192
+HISTORY_LIMIT = 40
+MAX_QUESTION_CHARS = 8000
+NO_SOURCES = "(No passages in the knowledge base matched this question.)"
+UNEXPECTED = "Something went wrong while answering; please try again."
+STOPPED = "The answer was stopped before it finished."
+_CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    thread_id: str
+    sources: list[Source]
+    timings_ms: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    message: Message
+    citations: list[dict]
+
+
+ChatEvent = Union[Retrieved, Token, Finished]
+
+
+# ---------------------------------------------------------------- assembly
+
+
+def format_sources(sources: Sequence[Source]) -> str:
+    """Numbered sources, each fenced so that its text reads as data, never as instructions."""
+    if not sources:
+        return NO_SOURCES
+    blocks = []
+    for source in sources:
+        where = source.document + (f", page {source.page}" if source.page else "")
+        where += f" — {source.heading}" if source.heading else ""
+        longest = max((len(run) for run in re.findall(r"`+", source.text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        blocks.append(f"[{source.n}] {where}\n{fence}text\n{source.text.strip()}\n{fence}")
+    return "\n\n".join(blocks)
+
+
+def prompt_layers(session, clone: Clone, overrides: dict[str, str] | None = None) -> tuple[dict, dict]:
+    """The content of each layer (an override, else the active version) and its version number."""
+    active = active_prompts(session, clone.id)
+    contents, versions = {}, {}
+    for layer in LAYERS:
+        if overrides and overrides.get(layer) is not None:
+            contents[layer], versions[layer] = overrides[layer], None
+        elif layer in active:
+            contents[layer], versions[layer] = active[layer].content, active[layer].version
+        else:
+            contents[layer], versions[layer] = DEFAULTS[layer], None
+    return contents, versions
+
+
+def context_window(provider: str, model: str) -> int:
+    """The model's context window from the provider catalog when it knows the model."""
+    try:
+        from core.providers.catalog import model_info
+    except ImportError:
+        return DEFAULT_CONTEXT_WINDOW
+    try:
+        return int(model_info(provider, model).context_window or DEFAULT_CONTEXT_WINDOW)
+    except (StudioError, LookupError, AttributeError, TypeError, ValueError) as error:
+        log.debug("No context window known for %s/%s (%s); using %d", provider, model, error, DEFAULT_CONTEXT_WINDOW)
+        return DEFAULT_CONTEXT_WINDOW
+
+
+def cost_usd(provider: str, model: str, input_tokens: int, output_tokens: int) -> float:
+    try:
+        from core.providers.catalog import cost_usd as catalog_cost
+    except ImportError:
+        return 0.0
+    try:
+        return float(catalog_cost(provider, model, input_tokens, output_tokens))
+    except (StudioError, LookupError, TypeError, ValueError) as error:
+        log.debug("No price known for %s/%s (%s)", provider, model, error)
+        return 0.0
+
+
+def history_turns(history: Sequence) -> list[dict]:
+    """Earlier question/answer pairs as chat messages; unanswered or failed turns are left out."""
+    turns, pending = [], None
+    for item in history:
+        role, content, status = _fields(item)
+        if role == "user":
+            pending = content
+        elif role == "assistant" and pending and content and status != "error":
+            turns += [{"role": "user", "content": pending}, {"role": "assistant", "content": content}]
+            pending = None
+    return turns
+
+
+def _fields(item) -> tuple[str, str, str]:
+    if isinstance(item, dict):
+        return item.get("role", ""), str(item.get("content") or ""), item.get("status", "complete")
+    return item.role, item.content or "", item.status
+
+
+def _within_budget(turns: list[dict], budget: int) -> list[dict]:
+    from core.tokens import count_tokens
+
+    kept: list[dict] = []
+    for i in range(len(turns) - 2, -1, -2):
+        pair = turns[i:i + 2]
+        cost = sum(count_tokens(m["content"]) + 4 for m in pair)
+        if cost > budget:
+            break
+        kept[:0] = pair
+        budget -= cost
+    return kept
+
+
+@dataclass
+class Plan:
+    """Everything needed to call the model for one turn."""
+
+    provider: str
+    model: str
+    request: ChatRequest
+    sources: list[Source]
+    prompt_versions: dict = field(default_factory=dict)
+
+
+def plan_request(clone: Clone, layers: dict, question: str, sources: Sequence[Source],
+                 history: Sequence = (), provider: str | None = None, model: str | None = None) -> Plan:
+    """Render the layers and fit sources and history into the model's context window."""
+    from core.tokens import count_tokens
+
+    llm_name = provider or clone.llm_provider
+    llm = get_llm(llm_name)
+    model = model or (clone.llm_model if llm_name == clone.llm_provider else "") or llm.default_model
+    window = context_window(llm_name, model)
+    margin = max(256, window // 10)
+    variables = {**builtin_variables(clone), **(clone.variables or {}), "question": question}
+    sources = list(sources)
+    while True:
+        variables["sources"] = format_sources(sources)
+        system = render(layers["system"], variables).strip() + "\n\n" + render(layers["rag"], variables).strip()
+        user = render(layers["user"], variables)
+        budget = window - clone.max_tokens - margin - count_tokens(system) - count_tokens(user)
+        if budget >= 0 or len(sources) <= 1:
+            break
+        sources.pop()
+    messages = [{"role": "system", "content": system}, *_within_budget(history_turns(history), max(budget, 0)),
+                {"role": "user", "content": user}]
+    request = ChatRequest(messages=messages, model=model, question=question, sources=sources,
+                          temperature=clone.temperature, max_tokens=clone.max_tokens)
+    return Plan(llm_name, model, request, sources)
+
+
+def stream_plan(plan: Plan) -> Iterator[Token | Usage]:
+    for event in get_llm(plan.provider).stream(plan.request):
+        if isinstance(event, Delta):
+            if event.text:
+                yield Token(event.text)
+        elif isinstance(event, Usage):
+            yield event
+
+
+def generate(runtime, clone: Clone, question: str, sources: Sequence[Source], *, prompts: dict | None = None,
+             history: Sequence = (), provider: str | None = None, model: str | None = None) -> Iterator[Token | Usage]:
+    """The model's streamed answer on the given sources; nothing is retrieved or saved."""
+    with runtime.session() as session:
+        layers, _ = prompt_layers(session, clone, prompts)
+    yield from stream_plan(plan_request(clone, layers, _clean_question(question), sources, history, provider, model))
+
+
+# ---------------------------------------------------------------- citations
+
+
+def cited_numbers(text: str) -> set[int]:
+    """The n of every [n] (or [n, m]) marker in an answer."""
+    return {int(n) for group in _CITE.findall(text) for n in re.split(r"[,;]", group)}
+
+
+def citations(sources: Sequence[Source], answer: str) -> list[dict]:
+    cited = cited_numbers(answer)
+    return [
+        {"n": s.n, "document": s.document, "document_id": s.document_id, "page": s.page, "heading": s.heading,
+         "chunk_id": s.chunk_id, "text": s.text, "score": round(float(s.score), 4), "cited": s.n in cited}
+        for s in sources
+    ]
+
+
+# ---------------------------------------------------------------- the turn
+
+
+def _clean_question(question: str) -> str:
+    question = str(question or "").strip()
+    if not question:
+        raise InvalidInput("Type a question first.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput(f"That question is too long; keep it under {MAX_QUESTION_CHARS} characters.")
+    return question
+
+
+def _ms(start: float) -> float:
+    return round((perf_counter() - start) * 1000, 2)
+
+
+def _thread_for(session, clone: Clone, thread_id: str | None, question: str) -> tuple[Conversation, list[Message]]:
+    if not thread_id:
+        thread = Conversation(owner_id=clone.owner_id, clone_id=clone.id, title=title_from_question(question))
+        return thread, []
+    thread = get_thread(session, thread_id)
+    if thread.clone_id != clone.id:
+        raise InvalidInput("That chat belongs to another clone; open it from that clone or start a new chat.")
+    history = thread_messages(session, thread.id, limit=HISTORY_LIMIT)
+    if not history and thread.title == DEFAULT_TITLE:
+        thread.title = title_from_question(question)
+    return thread, history
+
+
+class _Turn:
+    """The state of one `ask`: what was streamed, measured and finally saved."""
+
+    def __init__(self, runtime, clone_id: str, question: str, thread_id: str | None,
+                 provider: str | None, model: str | None, prompts: dict | None):
+        self.runtime, self.start = runtime, perf_counter()
+        self.provider, self.model, self.overrides = provider, model, prompts
+        self.parts: list[str] = []
+        self.sources: list[Source] = []
+        self.usage: Usage | None = None
+        self.prompt: list[dict] = []
+        self.timings: dict[str, float | None] = {"retrieval": None, "first_token": None, "total": None}
+        self.question = _clean_question(question)
+        with runtime.session() as session:
+            self.clone = get_clone(session, clone_id)
+            self.thread, self.history = _thread_for(session, self.clone, thread_id, self.question)
+            self.layers, self.versions = prompt_layers(session, self.clone, prompts)
+            append_message(session, self.thread, Message(role="user", content=self.question))
+        self.timings["db"] = _ms(self.start)
+
+    def run(self) -> Iterator[ChatEvent]:
+        from core.knowledge.search import retrieve
+
+        started = perf_counter()
+        retrieval = retrieve(self.runtime, self.clone, self.question)
+        self.sources = list(retrieval.sources)
+        self.timings["retrieval"] = _ms(started)
+        yield Retrieved(self.thread.id, self.sources, dict(self.timings))
+        started = perf_counter()
+        plan = plan_request(self.clone, self.layers, self.question, self.sources, self.history,
+                            self.provider, self.model)
+        self.provider, self.model, self.sources = plan.provider, plan.model, plan.sources
+        self.prompt = plan.request.messages
+        self.timings["assembly"] = _ms(started)
+        for event in stream_plan(plan):
+            if isinstance(event, Usage):
+                self.usage = event
+                continue
+            if self.timings["first_token"] is None:
+                self.timings["first_token"] = _ms(self.start)
+            self.parts.append(event.text)
+            yield event
+
+    def save(self, error: str | None = None) -> Finished:
+        from core.tokens import count_tokens
+
+        text = "".join(self.parts)
+        status = "complete" if error is None else ("partial" if text.strip() else "error")
+        self.timings["total"] = _ms(self.start)
+        usage = self.usage or Usage(
+            input_tokens=count_tokens("\n".join(m["content"] for m in self.prompt)),
+            output_tokens=count_tokens(text),
+        )
+        found = citations(self.sources, text)
+        provider = self.provider or self.clone.llm_provider
+        model = self.model or self.clone.llm_model
+        message = Message(
+            role="assistant", content=text, status=status, error=error, provider=provider, model=model,
+            citations=found, prompt_versions=self.versions, input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens, timings=self.timings,
+            cost_usd=cost_usd(provider, model, usage.input_tokens, usage.output_tokens),
+        )
+        with self.runtime.session() as session:
+            thread = session.get(Conversation, self.thread.id)
+            clone = session.get(Clone, self.clone.id)
+            if clone is not None:
+                clone.last_used_at = utcnow()
+                session.add(clone)
+            if thread is None:
+                raise InvalidInput("That chat was deleted while the answer was being written.")
+            message = append_message(session, thread, message)
+        return Finished(message, found)
+
+
+def ask(runtime, clone_id: str, question: str, thread_id: str | None = None, *, provider: str | None = None,
+        model: str | None = None, prompts: dict[str, str] | None = None) -> Iterator[ChatEvent]:
+    """One chat turn, streamed: Retrieved, then Token..., then Finished with the saved answer.
+
+    The question is saved before anything else; the answer is saved complete, partial (the
+    stream failed after some text, which is kept) or error (one plain sentence in `error`).
+    """
+    turn = _Turn(runtime, clone_id, question, thread_id, provider, model, prompts)
+    error: str | None = None
+    try:
+        yield from turn.run()
+    except GeneratorExit:
+        turn.save(STOPPED)
+        raise
+    except StudioError as failure:
+        error = str(failure)
+    except Exception:  # a provider bug must not lose the question or the partial answer
+        log.exception("Chat turn failed for clone %s", turn.clone.id)
+        error = UNEXPECTED
+    yield turn.save(error)
+
+
+def answer(runtime, clone_id: str, question: str, thread_id: str | None = None, **kw) -> dict:
+    """Run `ask` to the end and return the `ask --json` shape."""
+    finished = None
+    for event in ask(runtime, clone_id, question, thread_id, **kw):
+        if isinstance(event, Finished):
+            finished = event
+    message = finished.message
+    return {
+        "answer": message.content,
+        "thread_id": message.conversation_id,
+        "provider": message.provider,
+        "model": message.model,
+        "citations": [{k: c[k] for k in ("n", "document", "page", "text", "score", "cited")} for c in finished.citations],
+        "timings_ms": {k: message.timings.get(k) for k in ("retrieval", "first_token", "total")},
+        "prompt_versions": message.prompt_versions,
+        "status": message.status,
+        "error": message.error,
+    }
