@@ -1,0 +1,1 @@
+"""The Streamlit side shared by pages: cached runtime, URL/session state, components."""

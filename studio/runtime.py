@@ -1,0 +1,16 @@
+"""The one shared, thread-safe runtime per server process."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.runtime import Runtime, open_runtime
+
+
+def _close(runtime: Runtime) -> None:
+    runtime.close()
+
+
+@st.cache_resource(show_spinner="Opening the studio…", on_release=_close)
+def get_runtime() -> Runtime:
+    """Settings, database, chunk store and ingestion worker; seeds the demo clone on first run."""
+    return open_runtime()

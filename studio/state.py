@@ -1,0 +1,166 @@
+"""Where the user is: the selected clone and thread.
+
+Both live in the URL (`?clone=<id>&thread=<id>`) so a reload or a shared link lands on the
+same place. They are mirrored in `st.session_state` because switching pages from the
+sidebar clears the URL; the page then writes them back.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.clones import list_clones
+from core.models import Clone
+from core.runtime import Runtime
+from studio.text import escape_md
+
+CLONE_PARAM = "clone"
+THREAD_PARAM = "thread"
+PAGE_CLONES = "pages/clones.py"
+PAGE_KNOWLEDGE = "pages/knowledge.py"
+PAGE_CHAT = "pages/chat.py"
+
+_CLONE_KEY = "studio.clone_id"
+_THREAD_KEY = "studio.thread_id"
+_PICKER_KEY = "studio.clone_picker"
+_FLASH_KEY = "studio.flash"
+
+
+def all_clones(runtime: Runtime) -> list[Clone]:
+    with runtime.session() as session:
+        return list_clones(session)
+
+
+def _match(clones: list[Clone], ref: str | None) -> Clone | None:
+    if not ref:
+        return None
+    return next((c for c in clones if ref in (c.id, c.slug)), None)
+
+
+def current_clone(runtime: Runtime) -> Clone | None:
+    """The clone named in the URL, else the one last selected in this session, else the first."""
+    clones = all_clones(runtime)
+    if not clones:
+        _forget()
+        return None
+    clone = (
+        _match(clones, st.query_params.get(CLONE_PARAM))
+        or _match(clones, st.session_state.get(_CLONE_KEY))
+        or clones[0]
+    )
+    _remember(clone.id)
+    return clone
+
+
+def select_clone(clone_id: str) -> None:
+    """Make `clone_id` the selected clone; its threads start unselected."""
+    _remember(clone_id)
+
+
+def _remember(clone_id: str) -> None:
+    if st.session_state.get(_CLONE_KEY) != clone_id:
+        st.session_state[_CLONE_KEY] = clone_id
+        st.session_state.pop(_THREAD_KEY, None)
+        st.query_params.pop(THREAD_PARAM, None)
+    if st.query_params.get(CLONE_PARAM) != clone_id:
+        st.query_params[CLONE_PARAM] = clone_id
+
+
+def _forget() -> None:
+    for key in (_CLONE_KEY, _THREAD_KEY):
+        st.session_state.pop(key, None)
+    for param in (CLONE_PARAM, THREAD_PARAM):
+        st.query_params.pop(param, None)
+
+
+def current_thread_id() -> str | None:
+    """The thread in the URL, else the one last opened in this session (callers check it exists)."""
+    thread_id = st.query_params.get(THREAD_PARAM) or st.session_state.get(_THREAD_KEY)
+    if thread_id:
+        select_thread(thread_id)
+    return thread_id
+
+
+def select_thread(thread_id: str | None) -> None:
+    if thread_id is None:
+        st.session_state.pop(_THREAD_KEY, None)
+        st.query_params.pop(THREAD_PARAM, None)
+        return
+    st.session_state[_THREAD_KEY] = thread_id
+    if st.query_params.get(THREAD_PARAM) != thread_id:
+        st.query_params[THREAD_PARAM] = thread_id
+
+
+def clone_picker(runtime: Runtime) -> Clone | None:
+    """The sidebar selector every page shares; returns the selected clone (None: no clones yet)."""
+    clone = current_clone(runtime)
+    if clone is None:
+        return None
+    clones = all_clones(runtime)
+    labels = {c.id: f"{c.avatar} {c.name}" for c in clones}
+    st.session_state[_PICKER_KEY] = clone.id
+    st.sidebar.selectbox(
+        "Clone", list(labels), format_func=labels.__getitem__, key=_PICKER_KEY, on_change=_picked
+    )
+    return clone
+
+
+def _picked() -> None:
+    select_clone(st.session_state[_PICKER_KEY])
+
+
+def go(page: str, clone_id: str, thread_id: str | None = None) -> None:
+    """Switch page with the clone (and thread) selected and carried in the URL."""
+    select_clone(clone_id)
+    params = {CLONE_PARAM: clone_id}
+    if thread_id:
+        select_thread(thread_id)
+        params[THREAD_PARAM] = thread_id
+    st.switch_page(page, query_params=params)
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A plain-text message shown once, on the next run (survives `st.rerun`)."""
+    st.session_state.setdefault(_FLASH_KEY, []).append((kind, message))
+
+
+def show_flashes() -> None:
+    for kind, message in st.session_state.pop(_FLASH_KEY, []):
+        getattr(st, kind)(escape_md(message), icon=_FLASH_ICONS[kind])
+
+
+_FLASH_ICONS = {
+    "success": ":material/check_circle:",
+    "info": ":material/info:",
+    "warning": ":material/warning:",
+    "error": ":material/error:",
+}
+
+
+_DIALOG_KEY = "studio.dialog"
+
+
+def open_dialog(name: str, **payload) -> None:
+    """Open a dialog by name; it stays open across reruns until `close_dialog()` or dismissal."""
+    st.session_state[_DIALOG_KEY] = (name, payload)
+
+
+def dialog(name: str) -> dict | None:
+    """The payload of the open dialog called `name`, else None."""
+    current = st.session_state.get(_DIALOG_KEY)
+    return current[1] if current and current[0] == name else None
+
+
+def close_dialog() -> None:
+    st.session_state.pop(_DIALOG_KEY, None)
+
+
+def require_clone(runtime: Runtime) -> Clone:
+    """The page guard: the selected clone, or an empty state pointing to the Clones page (and stop)."""
+    clone = clone_picker(runtime)
+    if clone is None:
+        with st.container(border=True):
+            st.markdown("### :material/groups: No clones yet")
+            st.caption("Create a clone first; then you can give it documents and chat with it.")
+            st.page_link(PAGE_CLONES, label="Go to Clones", icon=":material/arrow_forward:")
+        st.stop()
+    return clone
