@@ -1,0 +1,142 @@
+"""Token-sized chunks that follow pages, Markdown headings, paragraphs and sentences.
+
+A chunk never crosses a page or a heading; inside a section, consecutive chunks share about
+`overlap` tokens. Token counts use the embedder's own tokenizer (core.tokens).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.knowledge.extract import Page
+from core.tokens import count_many, encode
+
+TARGET_TOKENS = 200
+OVERLAP_TOKENS = 30
+_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'“(\[]?[A-Z0-9])")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    text: str
+    page: int | None
+    heading: str
+
+
+@dataclass
+class _Unit:
+    text: str
+    tokens: int
+    sep: str  # joins this unit to the one before it
+
+
+def chunk_params(target: int = TARGET_TOKENS, overlap: int = OVERLAP_TOKENS) -> dict:
+    return {
+        "tokenizer": "all-MiniLM-L6-v2 WordPiece",
+        "target_tokens": target,
+        "overlap_tokens": overlap,
+        "boundaries": "page > heading > paragraph > sentence",
+    }
+
+
+def _sections(text: str, markdown: bool) -> list[tuple[str | None, str]]:
+    """(heading or None, body) pairs; a None heading means 'the heading so far continues'."""
+    if not markdown:
+        return [(None, text)]
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    fenced = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else _HEADING.match(line)
+        if match:
+            sections.append((match.group(2).strip(), [line]))
+        else:
+            sections[-1][1].append(line)
+    return [(heading, "\n".join(lines)) for heading, lines in sections]
+
+
+def split_by_tokens(text: str, limit: int) -> list[str]:
+    """Windows of at most `limit` tokens, cut at a space when one is near the cut."""
+    offsets = encode(text).offsets
+    pieces, first = [], 0
+    while len(offsets) - first > limit:
+        start, end = offsets[first][0], offsets[first + limit - 1][1]
+        space = text.rfind(" ", start, end + 1)
+        cut = space if space > start + (end - start) // 2 else end
+        pieces.append(text[start:cut].strip())
+        first += 1
+        while first < len(offsets) and offsets[first][0] < cut:
+            first += 1
+    if first < len(offsets):
+        pieces.append(text[offsets[first][0]:].strip())
+    return [piece for piece in pieces if piece]
+
+
+def _units(body: str, target: int, unwrap: bool) -> list[_Unit]:
+    paragraphs = [p.strip() for p in _BLANK_LINES.split(body) if p.strip()]
+    if unwrap:
+        paragraphs = [re.sub(r"\s*\n\s*", " ", p) for p in paragraphs]
+    units: list[_Unit] = []
+    for paragraph, tokens in zip(paragraphs, count_many(paragraphs)):
+        if tokens <= target:
+            units.append(_Unit(paragraph, tokens, "\n\n"))
+            continue
+        pieces = []
+        for sentence in _SENTENCE_END.split(paragraph):
+            pieces.extend(split_by_tokens(sentence, target))
+        for i, (piece, count) in enumerate(zip(pieces, count_many(pieces))):
+            units.append(_Unit(piece, count, "\n\n" if i == 0 else " "))
+    return units
+
+
+def _join(units: list[_Unit]) -> str:
+    return "".join((unit.sep if i else "") + unit.text for i, unit in enumerate(units))
+
+
+def _overlap_unit(text: str, overlap: int) -> _Unit | None:
+    """The end of `text` holding at most `overlap` tokens, starting at a word."""
+    offsets = encode(text).offsets
+    if overlap <= 0 or not offsets:
+        return None
+    start = offsets[max(0, len(offsets) - overlap)][0]
+    if start > 0 and not text[start - 1].isspace():
+        space = re.search(r"\s", text[start:])
+        if space is None:
+            return None
+        start += space.end()
+    tail = text[start:].strip()
+    return _Unit(tail, len(encode(tail).ids), "") if tail else None
+
+
+def _pack(units: list[_Unit], target: int, overlap: int) -> list[str]:
+    chunks: list[str] = []
+    current: list[_Unit] = []
+    fresh = False  # current holds only units not yet emitted (more than the overlap)
+    for unit in units:
+        if fresh and sum(u.tokens for u in current) + unit.tokens > target:
+            text = _join(current)
+            chunks.append(text)
+            tail = _overlap_unit(text, overlap)
+            current, fresh = ([tail] if tail else []), False
+        current.append(unit if current else _Unit(unit.text, unit.tokens, ""))
+        fresh = True
+    if fresh:
+        chunks.append(_join(current))
+    return chunks
+
+
+def chunk_pages(pages: list[Page], kind: str, target: int = TARGET_TOKENS, overlap: int = OVERLAP_TOKENS) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    heading = ""
+    for page in pages:
+        for section_heading, body in _sections(page.text, markdown=kind == "markdown"):
+            if section_heading is not None:
+                heading = section_heading
+            for text in _pack(_units(body, target, unwrap=kind == "pdf"), target, overlap):
+                chunks.append(Chunk(len(chunks), text, page.number, heading))
+    return chunks

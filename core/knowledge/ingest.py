@@ -1,0 +1,258 @@
+"""Knowledge ingestion: validate → store the bytes → Document(processing) → background worker →
+extract → chunk → embed → one write → ready (or failed with a plain reason).
+
+A failure removes that document's chunks and marks it failed; nothing else is touched.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete
+from sqlmodel import select
+
+from core.errors import IngestError, NotFound, StudioError
+from core.knowledge import claims
+from core.knowledge.chunk import chunk_pages, chunk_params
+from core.knowledge.extract import EXTENSIONS, clean_filename, decode_text, detect_kind, extract_pages, normalise
+from core.models import Clone, Document, utcnow
+from core.providers.registry import get_embedder
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 32
+_register_lock = threading.Lock()
+
+
+class Interrupted(Exception):
+    """The worker is shutting down; the document stays in processing and is resumed later."""
+
+
+def stored_file(runtime, document: Document) -> Path:
+    """Where the original bytes live: files_dir/<clone_id>/<document_id>.<ext>."""
+    return runtime.settings.files_dir / document.clone_id / f"{document.id}.{EXTENSIONS[document.kind]}"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def _register(runtime, clone_id: str, name: str, kind: str, data: bytes) -> Document:
+    """Refuse a duplicate, store the bytes, claim them for this process, insert the row."""
+    digest = hashlib.sha256(data).hexdigest()
+    with _register_lock, runtime.session() as session:
+        clone = session.get(Clone, clone_id)
+        if clone is None:
+            raise NotFound("This clone no longer exists; pick another clone and try again.")
+        twin = session.exec(
+            select(Document).where(Document.clone_id == clone_id, Document.sha256 == digest, Document.status != "failed")
+        ).first()
+        if twin is not None:
+            raise IngestError(f'"{name}" is already in the knowledge base as "{twin.filename}".')
+        document = Document(owner_id=clone.owner_id, clone_id=clone_id, filename=name, kind=kind, size=len(data),
+                            sha256=digest, status="processing", chunk_params=chunk_params())
+        path = stored_file(runtime, document)
+        _write_atomic(path, data)
+        claims.claim(path)
+        try:
+            session.add(document)
+            session.commit()
+        except BaseException:
+            claims.release(path)
+            path.unlink(missing_ok=True)
+            raise
+        return document
+
+
+def _validated(runtime, filename: str, data: bytes) -> tuple[str, str]:
+    name = clean_filename(filename)
+    kind = detect_kind(name, data, runtime.settings.max_upload_bytes)
+    if kind != "pdf" and not decode_text(name, data).strip():
+        raise IngestError(f'"{name}" is empty; choose a file that contains some text.')
+    return name, kind
+
+
+def add_file(runtime, clone_id: str, filename: str, data: bytes) -> Document:
+    """Accept an upload and queue it; a refusal raises IngestError with the reason."""
+    document = _register(runtime, clone_id, *_validated(runtime, filename, data), data)
+    runtime.worker.submit(document.id)
+    return document
+
+
+def _pasted(runtime, title: str, text: str) -> tuple[str, bytes]:
+    name = clean_filename(title) if (title or "").strip() else "Pasted text"
+    text = normalise(text or "").strip()
+    if not text:
+        raise IngestError("The pasted text is empty; paste some text and try again.")
+    data = text.encode("utf-8")
+    if len(data) > runtime.settings.max_upload_bytes:
+        raise IngestError(f"The pasted text is over the {runtime.settings.max_upload_mb} MB limit; split it into smaller parts.")
+    return name, data
+
+
+def add_text(runtime, clone_id: str, title: str, text: str) -> Document:
+    """Pasted text (read as Markdown, so '# headings' count), queued like a file."""
+    name, data = _pasted(runtime, title, text)
+    document = _register(runtime, clone_id, name, "markdown", data)
+    runtime.worker.submit(document.id)
+    return document
+
+
+def ingest_now(runtime, clone_id: str, filename: str, data: bytes) -> Document:
+    """Add and process synchronously (CLI, demo, tests); refusals raise IngestError."""
+    document = _register(runtime, clone_id, *_validated(runtime, filename, data), data)
+    return process_document(runtime, document.id)
+
+
+def _update(runtime, document_id: str, **fields) -> Document | None:
+    with runtime.session() as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            return None
+        for name, value in fields.items():
+            setattr(document, name, value)
+        document.updated_at = utcnow()
+        session.add(document)
+        session.commit()
+        session.refresh(document)
+        return document
+
+
+def _embed(clone: Clone, texts: list[str], stop: threading.Event | None) -> np.ndarray:
+    embedder = get_embedder(clone.embedding_provider or "minilm")
+    parts = []
+    for start in range(0, len(texts), EMBED_BATCH):
+        if stop is not None and stop.is_set():
+            raise Interrupted
+        parts.append(embedder.embed(texts[start : start + EMBED_BATCH]))
+    return np.concatenate(parts)
+
+
+def _refresh_indexes(runtime) -> None:
+    try:
+        runtime.store.optimize()
+    except (OSError, RuntimeError, ValueError):
+        log.warning("Could not fold new chunks into the indexes; they stay searchable unindexed.", exc_info=True)
+
+
+def _index(runtime, document: Document, clone: Clone, path: Path, stop: threading.Event | None) -> Document:
+    pages = extract_pages(path, document.kind, document.filename)
+    chunks = chunk_pages(pages, document.kind)
+    if not chunks:
+        raise IngestError(f'"{document.filename}" has no text to index; check the file and upload it again.')
+    vectors = _embed(clone, [chunk.text for chunk in chunks], stop)
+    if stop is not None and stop.is_set():
+        raise Interrupted
+    runtime.store.delete_document(document.id)
+    runtime.store.add_document(document.clone_id, document.id, chunks, vectors)
+    _refresh_indexes(runtime)
+    done = _update(runtime, document.id, status="ready", error=None, chunk_count=len(chunks),
+                   pages=len(pages) if document.kind == "pdf" else None, chunk_params=chunk_params())
+    if done is None:  # deleted while it was being processed
+        runtime.store.delete_document(document.id)
+        return document
+    return done
+
+
+def _fail(runtime, document: Document, reason: str) -> Document:
+    try:
+        runtime.store.delete_document(document.id)
+    except (OSError, RuntimeError, ValueError):
+        log.exception("Could not remove the chunks of failed document %s", document.id)
+    return _update(runtime, document.id, status="failed", error=reason, chunk_count=0) or document
+
+
+def process_document(runtime, document_id: str, stop: threading.Event | None = None) -> Document:
+    """Process one document synchronously; it ends ready or failed (with a plain reason).
+
+    Returns it unchanged when it is not processing, when live work elsewhere holds it, or
+    (still processing, resumed at the next start) when `stop` is set midway.
+    """
+    with runtime.session() as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            raise NotFound("This document no longer exists; it may have been deleted.")
+        clone = session.get(Clone, document.clone_id)
+    path = stored_file(runtime, document)
+    if document.status != "processing" or not (claims.held(path) or claims.claim(path)):
+        return document
+    try:
+        return _index(runtime, document, clone, path, stop)
+    except Interrupted:
+        return document
+    except StudioError as error:
+        return _fail(runtime, document, str(error))
+    except Exception as error:
+        log.exception("Ingestion of document %s failed", document.id)
+        return _fail(runtime, document, f'"{document.filename}" could not be processed ({type(error).__name__}); '
+                                        "try again, or upload a different copy of the file.")
+    finally:
+        claims.release(path)
+
+
+def list_documents(runtime, clone_id: str) -> list[Document]:
+    with runtime.session() as session:
+        statement = select(Document).where(Document.clone_id == clone_id).order_by(Document.created_at.desc())
+        return list(session.exec(statement).all())
+
+
+def get_document(runtime, document_id: str) -> Document:
+    with runtime.session() as session:
+        document = session.get(Document, document_id)
+    if document is None:
+        raise NotFound("This document no longer exists; it may have been deleted.")
+    return document
+
+
+def delete_document(runtime, document_id: str) -> None:
+    """Remove the row first (a worker still on it then discards its own write), then chunks and file."""
+    with runtime.session() as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            return
+        session.delete(document)
+        session.commit()
+    runtime.store.delete_document(document_id)
+    path = stored_file(runtime, document)
+    path.unlink(missing_ok=True)
+    claims.claim_path(path).unlink(missing_ok=True)
+
+
+def delete_clone_knowledge(runtime, clone_id: str) -> None:
+    """All documents, chunks and stored files of a clone (the clone row itself stays)."""
+    with runtime.session() as session:
+        session.exec(delete(Document).where(Document.clone_id == clone_id))
+        session.commit()
+    runtime.store.delete_clone(clone_id)
+    folder = runtime.settings.files_dir / clone_id
+    if folder.exists():
+        shutil.rmtree(folder)
+
+
+def recover_interrupted(runtime) -> None:
+    """At start-up: documents a crash left in processing are resumed (file still stored) or
+    failed; documents live work holds (another process, e.g. the studio while the CLI runs) are left alone."""
+    with runtime.session() as session:
+        stranded = session.exec(select(Document).where(Document.status == "processing")).all()
+    for document in stranded:
+        path = stored_file(runtime, document)
+        if not path.exists():
+            _fail(runtime, document, f'"{document.filename}" was interrupted and its stored copy is missing; upload it again.')
+        elif claims.claim(path):
+            runtime.worker.submit(document.id)
+
+
+def release_claim(runtime, document_id: str) -> None:
+    """Let go of a queued document this process will not process after all (shutdown)."""
+    with runtime.session() as session:
+        document = session.get(Document, document_id)
+    if document is not None:
+        claims.release(stored_file(runtime, document))

@@ -1,0 +1,85 @@
+"""Exact vector search over one clone's chunks held in memory, cached until the clone changes.
+
+A clone's vectors are read from LanceDB once (through the scalar index on clone_id) and kept
+as one float32 matrix; a query is one matrix-vector product (exact, so recall is 1.0). The
+cache is keyed by a fingerprint of the clone's ready documents and bounded in bytes (LRU).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Hashable
+
+import numpy as np
+import pyarrow as pa
+
+
+@dataclass
+class CloneMatrix:
+    fingerprint: Hashable
+    files: dict[str, str]  # ready document id -> file name
+    vectors: np.ndarray  # (n, dim) float32, unit length
+    meta: pa.Table  # id, document_id, chunk_index, text, page, heading; same row order
+    loaded_ms: float = 0.0
+
+    @property
+    def nbytes(self) -> int:
+        return self.vectors.nbytes + self.meta.nbytes
+
+    def top(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row positions of the `n` most similar chunks, best first, and their cosine similarity."""
+        if not len(self.vectors) or n <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        scores = self.vectors @ query
+        if n < len(scores):
+            rows = np.argpartition(-scores, n - 1)[:n]
+        else:
+            rows = np.arange(len(scores))
+        rows = rows[np.argsort(-scores[rows], kind="stable")]
+        return rows, scores[rows]
+
+
+@dataclass
+class MatrixCache:
+    budget_bytes: int
+    _entries: OrderedDict = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _loading: dict = field(default_factory=dict)
+
+    def _fresh(self, clone_id: str, fingerprint: Hashable) -> CloneMatrix | None:
+        with self._lock:
+            entry = self._entries.get(clone_id)
+            if entry is not None and entry.fingerprint == fingerprint:
+                self._entries.move_to_end(clone_id)
+                return entry
+        return None
+
+    def get(self, clone_id: str, fingerprint: Hashable, load: Callable[[], CloneMatrix]) -> CloneMatrix:
+        entry = self._fresh(clone_id, fingerprint)
+        if entry is not None:
+            return entry
+        with self._lock:
+            loading = self._loading.setdefault(clone_id, threading.Lock())
+        with loading:
+            entry = self._fresh(clone_id, fingerprint)
+            if entry is None:
+                entry = load()
+                self._put(clone_id, entry)
+        return entry
+
+    def _put(self, clone_id: str, entry: CloneMatrix) -> None:
+        with self._lock:
+            self._entries[clone_id] = entry
+            self._entries.move_to_end(clone_id)
+            total = sum(e.nbytes for e in self._entries.values())
+            while total > self.budget_bytes and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                total -= evicted.nbytes
+
+    def drop(self, clone_id: str | None = None) -> None:
+        with self._lock:
+            if clone_id is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(clone_id, None)

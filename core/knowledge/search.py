@@ -1,0 +1,136 @@
+"""Hybrid retrieval inside one clone: exact vector search (in memory) and LanceDB full text,
+run concurrently and fused with reciprocal rank fusion (RRF).
+
+Source.score is the cosine similarity of the passage to the question, clipped to [0, 1];
+the order is the fused rank. Only chunks of the clone's ready documents are returned.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from time import perf_counter
+
+import numpy as np
+from sqlalchemy import func
+from sqlmodel import select
+
+from core.models import Clone, Document
+from core.providers.base import Source
+from core.providers.registry import get_embedder
+from core.knowledge.store import META, vectors_of
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+MIN_CANDIDATES = 20
+_fulltext_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fulltext")
+
+
+@dataclass
+class Retrieval:
+    sources: list[Source]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Hit:
+    row: dict
+    cosine: float
+    fused: float = 0.0
+
+
+def _ms(started: float) -> float:
+    return round((perf_counter() - started) * 1000, 3)
+
+
+def _fingerprint(runtime, clone_id: str) -> tuple:
+    """Changes whenever the set of the clone's ready documents changes."""
+    statement = select(func.count(Document.id), func.max(Document.updated_at), func.sum(Document.chunk_count)).where(
+        Document.clone_id == clone_id, Document.status == "ready"
+    )
+    with runtime.session() as session:
+        return tuple(session.exec(statement).one())
+
+
+def ready_files(runtime, clone_id: str) -> dict[str, str]:
+    statement = select(Document.id, Document.filename).where(Document.clone_id == clone_id, Document.status == "ready")
+    with runtime.session() as session:
+        return dict(session.exec(statement).all())
+
+
+def _fulltext(runtime, clone_id: str, query: str, limit: int):
+    started = perf_counter()
+    try:
+        rows = runtime.store.fulltext(clone_id, query, limit)
+    except (OSError, RuntimeError, ValueError):
+        log.warning("Full-text search failed for %r; using vector search alone.", query, exc_info=True)
+        rows = None
+    return rows, _ms(started)
+
+
+def _vector_hits(runtime, clone: Clone, query_vector: np.ndarray, limit: int):
+    fingerprint = _fingerprint(runtime, clone.id)
+    matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
+    rows, scores = matrix.top(query_vector, limit)
+    records = matrix.meta.take(rows).to_pylist() if len(rows) else []
+    return [_Hit(record, float(score)) for record, score in zip(records, scores)], matrix.files
+
+
+def _fulltext_hits(table, query_vector: np.ndarray, files: dict[str, str]) -> list[_Hit]:
+    if table is None or not table.num_rows:
+        return []
+    cosines = vectors_of(table) @ query_vector
+    records = table.select(META).to_pylist()
+    return [_Hit(record, float(c)) for record, c in zip(records, cosines) if record["document_id"] in files]
+
+
+def _fuse(*rankings: list[_Hit]) -> list[_Hit]:
+    fused: dict[str, _Hit] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, 1):
+            fused.setdefault(hit.row["id"], hit).fused += 1.0 / (RRF_K + rank)
+    return sorted(fused.values(), key=lambda hit: (-hit.fused, -hit.cosine))
+
+
+def _source(n: int, hit: _Hit, files: dict[str, str]) -> Source:
+    row = hit.row
+    return Source(
+        n=n, document=files[row["document_id"]], page=row["page"], text=row["text"],
+        score=min(1.0, max(0.0, hit.cosine)), chunk_id=row["id"], document_id=row["document_id"],
+        heading=row["heading"] or "",
+    )
+
+
+def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None) -> Retrieval:
+    """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given)."""
+    started = perf_counter()
+    k = max(1, int(k or clone.top_k or 5))
+    hybrid = clone.hybrid if hybrid is None else hybrid
+    query = " ".join((query or "").split())
+    timings = {"embed": 0.0, "vector": 0.0, "fulltext": 0.0, "fuse": 0.0, "total": 0.0}
+    if not query:
+        return Retrieval([], timings)
+    candidates = max(4 * k, MIN_CANDIDATES)
+    pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, candidates) if hybrid else None
+
+    step = perf_counter()
+    query_vector = get_embedder(clone.embedding_provider or "minilm").embed_query(query)
+    timings["embed"] = _ms(step)
+    step = perf_counter()
+    vector_hits, files = _vector_hits(runtime, clone, query_vector, candidates)
+    timings["vector"] = _ms(step)
+
+    table = None
+    if pending is not None:
+        table, timings["fulltext"] = pending.result()
+    step = perf_counter()
+    if pending is not None:
+        ranked = _fuse(vector_hits, _fulltext_hits(table, query_vector, files))
+    else:
+        ranked = vector_hits
+    ranked = [hit for hit in ranked if hit.cosine >= (clone.min_score or 0.0)][:k]
+    sources = [_source(n, hit, files) for n, hit in enumerate(ranked, 1)]
+    timings["fuse"] = _ms(step)
+    timings["total"] = _ms(started)
+    return Retrieval(sources, timings)

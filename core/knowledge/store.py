@@ -1,0 +1,155 @@
+"""The chunk store: ONE LanceDB table for every clone, filtered by clone_id.
+
+Indexes: BITMAP on clone_id (filter), BTREE on document_id (deletes), full text on text.
+One connection and one table handle per store (the runtime keeps one store per process);
+writes are serialised in-process and each document is written once. Reads see other
+processes' writes at once (read consistency interval 0). Vector search happens in memory
+per clone (core.knowledge.matrix): exact, and faster than LanceDB's flat scan.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Callable, Hashable, Sequence
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from lancedb.index import FTS, Bitmap, BTree
+
+from core.config import setting
+from core.knowledge.matrix import CloneMatrix, MatrixCache
+
+log = logging.getLogger(__name__)
+
+TABLE = "chunks"
+DIM = 384
+META = ["id", "document_id", "chunk_index", "text", "page", "heading"]
+SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("clone_id", pa.string()),
+    ("document_id", pa.string()),
+    ("chunk_index", pa.int32()),
+    ("text", pa.string()),
+    ("page", pa.int32()),
+    ("heading", pa.string()),
+    ("vector", pa.list_(pa.float32(), DIM)),
+])
+_INDEXES = {"clone_id": Bitmap(), "document_id": BTree(), "text": FTS()}
+
+
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def chunk_id(document_id: str, index: int) -> str:
+    return f"{document_id}:{index:05d}"
+
+
+def vectors_of(table: pa.Table) -> np.ndarray:
+    column = table["vector"].combine_chunks()
+    return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, DIM).astype(np.float32, copy=False)
+
+
+class ChunkStore:
+    def __init__(self, uri: str, cache_bytes: int | None = None):
+        self.uri = uri
+        self._table = None
+        self._open_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        budget = cache_bytes or int(setting("CLONE_STUDIO_VECTOR_CACHE_MB", "1024")) * 1024 * 1024
+        self.matrices = MatrixCache(budget)
+
+    @property
+    def table(self):
+        if self._table is None:
+            with self._open_lock:
+                if self._table is None:
+                    db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0))
+                    table = db.create_table(TABLE, schema=SCHEMA, exist_ok=True)
+                    self._ensure_indexes(table)
+                    self._table = table
+        return self._table
+
+    @staticmethod
+    def _ensure_indexes(table) -> None:
+        present = {column for index in table.list_indices() for column in index.columns}
+        for column, config in _INDEXES.items():
+            if column not in present:
+                table.create_index(column, config=config)
+
+    # ------------------------------------------------------------------ writes
+
+    def add_document(self, clone_id: str, document_id: str, chunks: Sequence, vectors: np.ndarray) -> int:
+        """All chunks of one document in one write; returns the number written."""
+        if len(chunks) != len(vectors) or (len(vectors) and vectors.shape[1] != DIM):
+            raise ValueError(f"expected {len(chunks)} vectors of {DIM} dimensions, got {vectors.shape}")
+        if not chunks:
+            return 0
+        flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel(), pa.float32())
+        data = pa.table({
+            "id": [chunk_id(document_id, c.index) for c in chunks],
+            "clone_id": [clone_id] * len(chunks),
+            "document_id": [document_id] * len(chunks),
+            "chunk_index": pa.array([c.index for c in chunks], pa.int32()),
+            "text": [c.text for c in chunks],
+            "page": pa.array([c.page for c in chunks], pa.int32()),
+            "heading": [c.heading for c in chunks],
+            "vector": pa.FixedSizeListArray.from_arrays(flat, DIM),
+        }, schema=SCHEMA)
+        with self._write_lock:
+            self.table.add(data)
+        return len(chunks)
+
+    def delete_document(self, document_id: str) -> None:
+        with self._write_lock:
+            self.table.delete(f"document_id = {_literal(document_id)}")
+
+    def delete_clone(self, clone_id: str) -> None:
+        with self._write_lock:
+            self.table.delete(f"clone_id = {_literal(clone_id)}")
+        self.matrices.drop(clone_id)
+
+    def optimize(self) -> None:
+        """Fold new rows into the indexes (full text stays fast), compact, drop old versions."""
+        with self._write_lock:
+            self.table.optimize(cleanup_older_than=timedelta(minutes=10))
+
+    # ------------------------------------------------------------------ reads
+
+    def count(self, clone_id: str | None = None, document_id: str | None = None) -> int:
+        filters = [f"{name} = {_literal(value)}" for name, value in (("clone_id", clone_id), ("document_id", document_id)) if value]
+        return self.table.count_rows(" AND ".join(filters) or None)
+
+    def document_chunks(self, document_id: str) -> pa.Table:
+        rows = self.table.search().where(f"document_id = {_literal(document_id)}").select(META).limit(None).to_arrow()
+        return rows.sort_by("chunk_index")
+
+    def fulltext(self, clone_id: str, query: str, limit: int) -> pa.Table:
+        """Best BM25 matches inside the clone, with vectors (to score them) and `_score`."""
+        return (
+            self.table.search(query, query_type="fts", fts_columns="text")
+            .where(f"clone_id = {_literal(clone_id)}", prefilter=True)
+            .select([*META, "vector", "_score"])
+            .limit(limit)
+            .to_arrow()
+        )
+
+    def clone_rows(self, clone_id: str) -> pa.Table:
+        return self.table.search().where(f"clone_id = {_literal(clone_id)}").select([*META, "vector"]).limit(None).to_arrow()
+
+    def matrix(self, clone_id: str, fingerprint: Hashable, files: Callable[[], dict[str, str]]) -> CloneMatrix:
+        """The clone's in-memory matrix for this fingerprint, loaded on a miss; only chunks of the
+        documents `files()` returns (ready document id -> file name) are kept."""
+
+        def load() -> CloneMatrix:
+            started = time.perf_counter()
+            names = files()
+            rows = self.clone_rows(clone_id)
+            rows = rows.filter(pc.is_in(rows["document_id"], value_set=pa.array(list(names), pa.string())))
+            return CloneMatrix(fingerprint, names, vectors_of(rows), rows.select(META), (time.perf_counter() - started) * 1000)
+
+        return self.matrices.get(clone_id, fingerprint, load)
