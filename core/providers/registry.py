@@ -9,7 +9,13 @@ from core.providers.base import LLM, Embedder
 
 _LLMS: dict[str, type[LLM]] = {}
 _EMBEDDERS: dict[str, type[Embedder]] = {}
-_MODULES = ("core.providers.offline_llm", "core.providers.minilm")
+_MODULES = (
+    "core.providers.offline_llm",
+    "core.providers.minilm",
+    "core.providers.openai_llm",
+    "core.providers.anthropic_llm",
+    "core.providers.sarvam_llm",
+)
 
 
 def register_llm(cls: type[LLM]) -> type[LLM]:
