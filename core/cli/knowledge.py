@@ -1,0 +1,84 @@
+"""`python -m core ingest --clone NAME FILE...` and `python -m core search --clone NAME [--k 5] --json QUERY`."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.cli import print_json
+from core.errors import IngestError
+
+
+def register(subparsers) -> None:
+    ingest = subparsers.add_parser("ingest", help="add files to a clone's knowledge (waits until each is ready or failed)")
+    ingest.add_argument("--clone", required=True, metavar="NAME", help="clone name, slug or id")
+    ingest.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    ingest.set_defaults(handler=ingest_command)
+
+    search = subparsers.add_parser("search", help="show what retrieval returns for a query")
+    search.add_argument("--clone", required=True, metavar="NAME", help="clone name, slug or id")
+    search.add_argument("--k", type=int, default=None, metavar="N", help="number of passages (default: the clone's top k)")
+    search.add_argument("--vector-only", action="store_true", help="skip full-text search")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.add_argument("query", nargs="+", metavar="QUERY")
+    search.set_defaults(handler=search_command)
+
+
+def _clone(runtime, ref: str):
+    from core.clones import find_clone
+
+    with runtime.session() as session:
+        return find_clone(session, ref)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise IngestError(f'"{path}" does not exist; check the path.') from None
+    except IsADirectoryError:
+        raise IngestError(f'"{path}" is a folder; name the files inside it instead.') from None
+    except OSError as error:
+        raise IngestError(f'"{path}" cannot be read ({error.strerror or error}); check its permissions.') from None
+
+
+def _outcome(document) -> str:
+    if document.status != "ready":
+        return f"failed  {document.filename}: {document.error}"
+    pages = f", {document.pages} pages" if document.pages else ""
+    return f"ready   {document.filename}: {document.chunk_count} chunks{pages}"
+
+
+def ingest_command(runtime, args) -> int:
+    from core.knowledge.ingest import ingest_now
+
+    clone = _clone(runtime, args.clone)
+    failed = 0
+    for path in args.files:
+        try:
+            line = _outcome(ingest_now(runtime, clone.id, path.name, _read(path)))
+        except IngestError as error:
+            line = f"failed  {path.name}: {error}"
+        failed += line.startswith("failed")
+        print(line, flush=True)
+    return 1 if failed else 0
+
+
+def search_command(runtime, args) -> int:
+    from core.knowledge.search import retrieve
+
+    clone = _clone(runtime, args.clone)
+    result = retrieve(runtime, clone, " ".join(args.query), k=args.k, hybrid=False if args.vector_only else None)
+    if args.json:
+        print_json({
+            "results": [
+                {"document": s.document, "page": s.page, "text": s.text, "score": round(s.score, 4)} for s in result.sources
+            ],
+            "timings_ms": result.timings_ms,
+        })
+        return 0
+    if not result.sources:
+        print("No passages matched.")
+    for source in result.sources:
+        where = f"{source.document}, p. {source.page}" if source.page else source.document
+        print(f"[{source.n}] {source.score:.3f}  {where}\n    {' '.join(source.text.split())[:300]}")
+    return 0
