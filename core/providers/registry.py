@@ -15,6 +15,7 @@ _MODULES = (
     "core.providers.openai_llm",
     "core.providers.anthropic_llm",
     "core.providers.sarvam_llm",
+    "core.providers.openai_embed",
 )
 
 

@@ -63,3 +63,25 @@ def embeddings(vectors: list[list[float]], model: str = "text-embedding-3-small"
         "model": model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     })
+
+
+def hashed_vector(text: str, dim: int) -> list[float]:
+    """A deterministic bag-of-words vector: texts sharing words point the same way."""
+    import hashlib
+    import math
+    import re
+
+    vector = [0.0] * dim
+    for word in re.findall(r"\w+", text.lower()):
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % dim] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
+def embeddings_handler(request) -> Reply:
+    """Answers /v1/embeddings like OpenAI, with `hashed_vector`s of the requested width."""
+    body = request.json()
+    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    dim = body.get("dimensions") or 1536
+    return embeddings([hashed_vector(text, dim) for text in inputs], model=body["model"],
+                      tokens=sum(len(text.split()) for text in inputs))
