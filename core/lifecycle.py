@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.clones import MAX_NAME, create_clone, get_clone, list_clones, update_clone
 from core.config import LOCAL_OWNER
+from core.errors import IngestError
 from core.models import Clone, Document, QuestionSet
 from core.prompts import LAYERS, active_prompts, history_records, replace_history, validate_layer
 from core.template_library import get_template, merged_variables
@@ -19,6 +21,7 @@ COPIED_FIELDS = tuple(
                     "created_at", "updated_at", "last_used_at"}
 )
 _SUFFIX = re.compile(r"^(.*\S) \((\d+)\)$")
+INDEX_TIMEOUT_S = 900.0
 
 
 def clone_settings(clone: Clone) -> dict:
@@ -85,8 +88,7 @@ def duplicate_clone(runtime, clone_id: str, name: str | None = None, *, knowledg
     with runtime.session() as session:
         source = get_clone(session, clone_id)
         records = history_records(session, clone_id)
-        question_sets = [(qs.name, list(qs.questions)) for qs in _question_sets(session, clone_id)]
-        documents = _documents(session, clone_id) if knowledge else []
+        question_sets = [(qs.name, list(qs.questions)) for qs in question_sets_of(session, clone_id)]
         name = name if name and name.strip() else unique_name(session, source.name, source.owner_id)
     copy = create_clone(runtime, name, source.description, source.avatar, owner_id=source.owner_id,
                         created_from="duplicate", **clone_settings(source))
@@ -96,35 +98,55 @@ def duplicate_clone(runtime, clone_id: str, name: str | None = None, *, knowledg
         for set_name, questions in question_sets:
             session.add(QuestionSet(owner_id=copy.owner_id, clone_id=copy.id, name=set_name, questions=questions))
         session.commit()
-    for document in documents:
-        reindex_file(runtime, copy.id, document, wait=wait)
+    if knowledge:
+        copy_knowledge(runtime, source.id, copy.id)
+        if wait:
+            wait_indexed(runtime)
     return copy
 
 
-def _question_sets(session: Session, clone_id: str) -> list[QuestionSet]:
+def question_sets_of(session: Session, clone_id: str) -> list[QuestionSet]:
     return list(session.exec(select(QuestionSet).where(QuestionSet.clone_id == clone_id)
                              .order_by(QuestionSet.created_at)).all())
 
 
-def _documents(session: Session, clone_id: str) -> list[Document]:
+def documents_of(session: Session, clone_id: str) -> list[Document]:
     return list(session.exec(select(Document).where(Document.clone_id == clone_id)
                              .order_by(Document.created_at)).all())
 
 
-def upload_name(filename: str, stored_suffix: str) -> str:
-    """The file name to ingest again: pasted text stored as .txt/.md may have a title without an extension."""
-    if "." in filename.rsplit("/", 1)[-1]:
-        return filename
-    return filename + stored_suffix
+def add_original(runtime, clone_id: str, filename: str, kind: str, data: bytes) -> Document:
+    """Queue an original file for indexing under its own name (pasted text is named by its title)."""
+    from core.knowledge.extract import EXTENSIONS, KINDS
+    from core.knowledge.ingest import add_file, add_text
+
+    if KINDS.get(PurePosixPath(filename).suffix.lower()) == kind:
+        return add_file(runtime, clone_id, filename, data)
+    if kind == "markdown":
+        try:
+            return add_text(runtime, clone_id, filename, data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise IngestError(f'"{filename}" is not readable text; export it again or leave it out.') from None
+    return add_file(runtime, clone_id, f"{filename}.{EXTENSIONS[kind]}", data)
 
 
-def reindex_file(runtime, clone_id: str, document: Document, *, wait: bool) -> Document:
-    """Add a document's original bytes to another clone (background unless `wait`)."""
-    from core.knowledge.ingest import add_file, ingest_now, stored_file
+def wait_indexed(runtime, timeout: float = INDEX_TIMEOUT_S) -> bool:
+    """Block until the ingestion worker is idle; False if files are still processing after `timeout`."""
+    return runtime.worker.wait_idle(timeout)
 
-    path = stored_file(runtime, document)
-    add = ingest_now if wait else add_file
-    return add(runtime, clone_id, upload_name(document.filename, path.suffix), path.read_bytes())
+
+def copy_knowledge(runtime, source_id: str, target_id: str) -> list[Document]:
+    """Add every original file of one clone to another, to be indexed again."""
+    from core.knowledge.ingest import stored_file
+
+    with runtime.session() as session:
+        documents = documents_of(session, source_id)
+    copies = []
+    for document in documents:
+        path = stored_file(runtime, document)
+        if path.is_file():
+            copies.append(add_original(runtime, target_id, document.filename, document.kind, path.read_bytes()))
+    return copies
 
 
 def set_favorite(runtime, clone_id: str, favorite: bool) -> Clone:
