@@ -12,7 +12,11 @@ import sys
 
 from core.errors import StudioError
 
-GROUPS = ("core.cli.clones", "core.cli.knowledge", "core.cli.chat")
+GROUPS = (
+    "core.cli.clones", "core.cli.knowledge", "core.cli.chat",
+    "core.cli.prompts", "core.cli.templates", "core.cli.bundles",  # bundles adds to `clones`: keep it after it
+    "core.cli.providers",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
