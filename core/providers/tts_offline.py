@@ -12,6 +12,7 @@ from core.providers.speech import TTS, AudioChunk, Tuning, Voice, register_tts, 
 
 THREADS = 2
 VOICE_ID = "en_US-joe-medium"
+NOISE_W_PER_VARIATION = 0.8 / 0.667  # the voice's own noise_w : noise_scale ratio; 0 makes speech repeatable
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +68,10 @@ class PiperTTS(TTS):
 
         values = self.settings(settings)
         config = SynthesisConfig(
-            length_scale=1.0 / values["speed"], noise_scale=values["variation"], volume=values["volume"]
+            length_scale=1.0 / values["speed"],
+            noise_scale=values["variation"],
+            noise_w_scale=values["variation"] * NOISE_W_PER_VARIATION,
+            volume=values["volume"],
         )
         model = piper_voice()
         for sentence in split_sentences(text):
