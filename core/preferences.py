@@ -22,6 +22,7 @@ BASE_URL_ENV = {
     "openai_compatible": ("OPENAI_COMPATIBLE_BASE_URL", "OPENAI_BASE_URL"),
     "anthropic": ("ANTHROPIC_BASE_URL",),
     "sarvam": ("SARVAM_BASE_URL",),
+    "elevenlabs": ("ELEVENLABS_BASE_URL",),
 }
 DEFAULT_COMPATIBLE_URL = "http://127.0.0.1:11434/v1"  # Ollama's OpenAI-compatible endpoint
 

@@ -58,6 +58,7 @@ class AnthropicLLM(RemoteLLM):
     name = "anthropic"
     label = "Anthropic"
     default_model = catalog.default_model("anthropic")
+    can_list_models = True
 
     @cached_property
     def client(self):

@@ -145,7 +145,7 @@ def live_model_ids(runtime, provider: str, *, clock: Callable[[], float] = time.
     from core.providers.remote import llm_for
 
     llm = llm_for(runtime, provider)
-    if not hasattr(llm, "list_model_ids"):
+    if not getattr(llm, "can_list_models", False):
         return None
     try:
         key = _cache_key(llm)
@@ -177,12 +177,12 @@ def list_models(runtime, provider: str, *, live: bool = True) -> list[ModelInfo]
     """The registry's chat models, merged with the vendor's live list when it can be fetched.
 
     Models the vendor lists are marked live; live-only models get the provider's defaults."""
-    known = models(provider)
+    known = models(provider) or ([_unknown(provider, default_model(provider))] if default_model(provider) else [])
     ids = live_model_ids(runtime, provider) if live else None
     if not ids:
         return known
     listed = set(ids)
-    merged = [replace(info, live=info.model in listed) for info in known]
+    merged = [replace(info, live=info.model in listed) for info in known if info.known or info.model in listed]
     have = {info.model for info in known}
     merged += [_unknown(provider, model, live=True) for model in sorted(listed - have)]
     return merged

@@ -45,6 +45,7 @@ class OpenAILLM(RemoteLLM):
     label = "OpenAI"
     default_model = catalog.default_model("openai")
     limit_param = "max_completion_tokens"  # what current OpenAI models take; compatible servers take max_tokens
+    can_list_models = True
 
     @cached_property
     def client(self):

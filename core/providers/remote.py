@@ -44,6 +44,7 @@ class Remote:
 
     name: ClassVar[str]
     key_name: ClassVar[str] = ""  # the core.keys provider; defaults to `name`
+    can_list_models: ClassVar[bool] = False  # the vendor has a models endpoint
 
     def __init__(self, runtime=None, *, api_key: str | None = None, base_url: str | None = None, policy: net.Policy | None = None):
         self.runtime = runtime
