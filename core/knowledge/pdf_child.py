@@ -1,6 +1,6 @@
 """Runs alone in a child process: `python pdf_child.py FILE MEMORY_BYTES`.
 
-Limits its own address space first, then prints {"pages": [text, ...]} or {"error": code}
+Loads pdfium, caps its own address space, then prints {"pages": [text, ...]} or {"error": code}
 as JSON on stdout. Imports nothing from the studio, so a hostile PDF only ever meets pdfium
 inside this short-lived, memory-capped process.
 """
@@ -40,8 +40,9 @@ def _pages(path: str) -> list[str]:
 
 def main() -> int:
     path, limit = sys.argv[1], int(sys.argv[2])
-    _limit_memory(limit)
     import pypdfium2 as pdfium
+
+    _limit_memory(limit)  # after loading the library: the limit is for what the file makes pdfium do
 
     try:
         result = {"pages": _pages(path)}

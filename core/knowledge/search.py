@@ -129,7 +129,9 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
         ranked = _fuse(vector_hits, _fulltext_hits(table, query_vector, files))
     else:
         ranked = vector_hits
-    ranked = [hit for hit in ranked if hit.cosine >= (clone.min_score or 0.0)][:k]
+    if clone.min_score:
+        ranked = [hit for hit in ranked if hit.cosine >= clone.min_score]
+    ranked = ranked[:k]
     sources = [_source(n, hit, files) for n, hit in enumerate(ranked, 1)]
     timings["fuse"] = _ms(step)
     timings["total"] = _ms(started)

@@ -1,0 +1,122 @@
+import threading
+
+import numpy as np
+import pytest
+
+from core.clones import create_clone
+from core.knowledge import ingest
+from core.knowledge.chunk import Chunk
+from core.knowledge.ingest import add_file, delete_document, ingest_now
+from core.knowledge.search import retrieve
+
+DOCS = {
+    "refunds.md": "# Refunds\n\nWhen you return an item, we pay the money back to your card within 14 days of receiving the parcel.",
+    "warranty.md": "# Warranty\n\nThe warranty covers manufacturing defects for two years from the date of purchase.",
+    "shipping.md": "# Shipping\n\nOrders leave our warehouse every weekday afternoon and arrive in two to four days.",
+    "errors.txt": "Error QX-7731 appears when the flux regulator is misaligned; restart the device to clear it.",
+    "garden.md": "# Garden\n\nTomatoes need full sun, regular watering and a stake to climb as they grow.",
+    "kitchen.md": "# Kitchen\n\nBake the bread at 220 degrees for forty minutes until the crust sounds hollow.",
+}
+
+
+@pytest.fixture
+def clone(runtime):
+    clone = create_clone(runtime, "Helper", top_k=3)
+    for name, text in DOCS.items():
+        assert ingest_now(runtime, clone.id, name, text.encode()).status == "ready"
+    return clone
+
+
+def test_exact_keyword_is_found(runtime, clone):
+    result = retrieve(runtime, clone, "QX-7731")
+    assert result.sources[0].document == "errors.txt"
+    assert "QX-7731" in result.sources[0].text
+
+
+def test_paraphrase_is_found(runtime, clone):
+    result = retrieve(runtime, clone, "How long until I am reimbursed for something I sent back?")
+    assert result.sources[0].document == "refunds.md"
+    assert result.sources[0].score > 0.3
+
+
+def test_sources_are_numbered_scored_and_limited(runtime, clone):
+    result = retrieve(runtime, clone, "how many days does delivery take")
+    assert [s.n for s in result.sources] == [1, 2, 3]
+    assert all(0.0 <= s.score <= 1.0 for s in result.sources)
+    assert result.sources[0].document == "shipping.md" and result.sources[0].heading == "Shipping"
+    assert result.sources[0].page is None and result.sources[0].chunk_id and result.sources[0].document_id
+    assert set(result.timings_ms) == {"embed", "vector", "fulltext", "fuse", "total"}
+    assert len(retrieve(runtime, clone, "delivery", k=5).sources) == 5
+
+
+def test_vector_only_ranks_by_similarity(runtime, clone):
+    scores = [s.score for s in retrieve(runtime, clone, "growing vegetables", k=6, hybrid=False).sources]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 6
+    assert retrieve(runtime, clone, "growing vegetables", hybrid=False).timings_ms["fulltext"] == 0.0
+
+
+def test_minimum_score_drops_weak_passages(runtime, clone):
+    clone.min_score = 0.99
+    assert retrieve(runtime, clone, "tomatoes").sources == []
+
+
+def test_empty_query_returns_nothing(runtime, clone):
+    assert retrieve(runtime, clone, "   ").sources == []
+
+
+def test_search_syntax_in_a_question_is_just_text(runtime, clone):
+    for query in ['what\'s "C++" (AND) OR -x?', "title:foo AND bar*", "~!@#$%^&*()", "a" * 300]:
+        retrieve(runtime, clone, query)
+
+
+def test_results_stay_inside_the_clone(runtime, clone):
+    other = create_clone(runtime, "Other")
+    ingest_now(runtime, other.id, "secret.md", b"Error QX-7731 is also described in this other clone's manual.")
+    documents = set(DOCS)
+    for query in ("QX-7731", "other clone manual"):
+        assert {s.document for s in retrieve(runtime, clone, query, k=6).sources} <= documents
+    assert retrieve(runtime, other, "QX-7731").sources[0].document == "secret.md"
+
+
+def test_only_ready_documents_are_searched(runtime, clone):
+    document = ingest._register(runtime, clone.id, "draft.md", "markdown", b"Zebra migration draft.")
+    runtime.store.add_document(clone.id, document.id, [Chunk(0, "Zebra migration draft.", None, "")],
+                               np.eye(1, 384, dtype=np.float32))
+    assert all(s.document != "draft.md" for s in retrieve(runtime, clone, "zebra migration", k=6).sources)
+
+
+def test_new_and_deleted_documents_show_up_at_once(runtime, clone):
+    retrieve(runtime, clone, "penguins")  # warm the clone's cache
+    added = ingest_now(runtime, clone.id, "penguins.md", b"Emperor penguins huddle together to survive the winter.")
+    assert retrieve(runtime, clone, "penguins in the cold").sources[0].document == "penguins.md"
+    delete_document(runtime, added.id)
+    assert all(s.document != "penguins.md" for s in retrieve(runtime, clone, "penguins in the cold", k=6).sources)
+
+
+def test_full_text_index_is_kept_current_after_ingestion(runtime, clone):
+    table = runtime.store.table
+    stats = {index.name: table.index_stats(index.name) for index in table.list_indices()}
+    assert {index.index_type for index in table.list_indices()} == {"Bitmap", "BTree", "FTS"}
+    assert all(s.num_unindexed_rows == 0 for s in stats.values())
+
+
+def test_searching_while_documents_are_ingested(runtime, clone):
+    errors = []
+
+    def search():
+        try:
+            for _ in range(15):
+                assert retrieve(runtime, clone, "refund of my money").sources
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=search) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for i in range(4):
+        add_file(runtime, clone.id, f"extra{i}.md", f"Extra note {i} about refunds and money.".encode())
+    for thread in threads:
+        thread.join()
+    assert runtime.worker.wait_idle(120)
+    assert errors == []
+    assert any(s.document.startswith("extra") for s in retrieve(runtime, clone, "extra note about refunds", k=6).sources)
