@@ -16,7 +16,7 @@ from core.clones import get_clone
 from core.conversations import DEFAULT_TITLE, append_message, get_thread, thread_messages, title_from_question
 from core.errors import InvalidInput, StudioError
 from core.models import Clone, Conversation, Message, utcnow
-from core.prompts import DEFAULTS, LAYERS, active_prompts, builtin_variables, render
+from core.prompts import DEFAULTS, LAYERS, active_prompts, render_layers
 from core.providers.base import ChatRequest, Delta, Source, Usage
 from core.providers.registry import get_llm
 
@@ -91,7 +91,7 @@ def context_window(provider: str, model: str) -> int:
         return DEFAULT_CONTEXT_WINDOW
     try:
         return int(model_info(provider, model).context_window or DEFAULT_CONTEXT_WINDOW)
-    except (StudioError, LookupError, AttributeError, TypeError, ValueError) as error:
+    except StudioError as error:  # a provider the registry does not describe
         log.debug("No context window known for %s/%s (%s); using %d", provider, model, error, DEFAULT_CONTEXT_WINDOW)
         return DEFAULT_CONTEXT_WINDOW
 
@@ -103,7 +103,7 @@ def cost_usd(provider: str, model: str, input_tokens: int, output_tokens: int) -
         return 0.0
     try:
         return float(catalog_cost(provider, model, input_tokens, output_tokens))
-    except (StudioError, LookupError, TypeError, ValueError) as error:
+    except StudioError as error:
         log.debug("No price known for %s/%s (%s)", provider, model, error)
         return 0.0
 
@@ -162,12 +162,11 @@ def plan_request(clone: Clone, layers: dict, question: str, sources: Sequence[So
     model = model or (clone.llm_model if llm_name == clone.llm_provider else "") or llm.default_model
     window = context_window(llm_name, model)
     margin = max(256, window // 10)
-    variables = {**builtin_variables(clone), **(clone.variables or {}), "question": question}
     sources = list(sources)
     while True:
-        variables["sources"] = format_sources(sources)
-        system = render(layers["system"], variables).strip() + "\n\n" + render(layers["rag"], variables).strip()
-        user = render(layers["user"], variables)
+        rendered = render_layers(clone, layers, sources=format_sources(sources), question=question)
+        system = rendered["system"].strip() + "\n\n" + rendered["rag"].strip()
+        user = rendered["user"]
         budget = window - clone.max_tokens - margin - count_tokens(system) - count_tokens(user)
         if budget >= 0 or len(sources) <= 1:
             break
