@@ -111,6 +111,7 @@ class Unit:
     head: frozenset = field(default_factory=frozenset)
     score: float = 0.0
     coverage: float = 0.0
+    body_coverage: float = 0.0
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -202,8 +203,10 @@ def score_units(question: str, units: list[Unit]) -> list[str]:
     total = sum(weight.values())
     intents = [pattern for asks, pattern in _INTENTS if asks.search(question)]
     for unit in units:
-        matched = sum(weight[t] * (1.0 if t in unit.body else 0.7 if t in unit.head else 0.0) for t in query)
-        unit.coverage = matched / total
+        in_body = sum(weight[t] for t in query if t in unit.body)
+        in_head = sum(weight[t] for t in query if t in unit.head)
+        unit.body_coverage = in_body / total
+        unit.coverage = (in_body + 0.7 * in_head) / total
         bonus = 0.15 if any(p.search(unit.text) for p in intents) else 0.0
         words = len(unit.text.split())
         short = 0.1 if words < 4 and unit.kind == "sentence" else 0.0
@@ -255,6 +258,8 @@ def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]]) -> list[U
 
 def _close_to(unit: Unit, best: Unit) -> bool:
     """Worth quoting next to the best unit: nearly as good, and clearly on topic if from elsewhere."""
+    if unit.body_coverage < 0.5 * best.coverage and unit.kind == "sentence":
+        return False
     if unit.source.n == best.source.n:
         return unit.coverage > 0 and unit.score >= 0.7 * best.score
     return unit.coverage >= 0.5 and unit.score >= 0.85 * best.score
