@@ -24,11 +24,12 @@ from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, MissingKey, ProviderError
 from core.keys import resolve_key
 from core.models import Clone, Conversation, Message, UsageEvent
-from core.providers.speech import TTS, Audio, AudioChunk, Transcript, Voice, get_stt, get_tts, join_audio, speakable, tts_classes
+from core.providers.speech import TTS, Audio, AudioChunk, Transcript, Voice, get_stt, get_tts, join_audio, speakable, stt_classes, tts_classes
 
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 3600
+RETRY_SECONDS = 300  # after a failed fetch, how long the fallback is shown before trying again
 FALLBACK_FILE = Path(__file__).with_name("voices_fallback.json")
 STANDARD_LINE = "Hello, I'm {name}. This is how I will sound when I answer your questions."
 PREVIEW_CHARS = 320
@@ -38,7 +39,18 @@ LANGUAGE_NAMES = {
     "fr": "French", "de": "German", "it": "Italian", "pt": "Portuguese", "ja": "Japanese", "zh": "Chinese",
 }
 
-_cache: dict[str, tuple[float, list[Voice]]] = {}
+@dataclass(frozen=True)
+class _Entry:
+    at: float
+    voices: tuple[Voice, ...]
+    source: str  # live / cached (an earlier live list, after a failure) / bundled
+    note: str = ""
+
+    def fresh(self, now: float) -> bool:
+        return now - self.at < (CACHE_SECONDS if self.source == "live" else RETRY_SECONDS)
+
+
+_cache: dict[str, _Entry] = {}
 _cache_lock = threading.Lock()
 _clock = time.monotonic
 
@@ -71,18 +83,35 @@ def fallback_voices(provider: str) -> list[Voice]:
     return list(_fallback().get(provider, ()))
 
 
-def configured_tts(runtime) -> list[str]:
-    """The offline voice plus every vendor whose API key is set."""
+def _configured(runtime, classes: dict) -> list[str]:
     names = []
-    for name, cls in tts_classes().items():
+    for name, cls in classes.items():
         try:
             usable = cls.offline or not cls.needs_key or bool(resolve_key(runtime, cls.needs_key))
         except MissingKey as problem:  # a stored key that can no longer be decrypted
-            log.info("%s voices unavailable: %s", name, problem)
+            log.info("%s unavailable: %s", name, problem)
             usable = False
         if usable:
             names.append(name)
     return names
+
+
+def configured_tts(runtime) -> list[str]:
+    """The offline voice plus every vendor whose API key is set."""
+    return _configured(runtime, tts_classes())
+
+
+def configured_stt(runtime) -> list[str]:
+    """Offline speech recognition plus every vendor whose API key is set."""
+    return _configured(runtime, stt_classes())
+
+
+def tts_label(name: str) -> str:
+    return tts_classes()[name].label if name in tts_classes() else name
+
+
+def stt_label(name: str) -> str:
+    return stt_classes()[name].label if name in stt_classes() else name
 
 
 def _cache_key(tts: TTS) -> str:
@@ -99,26 +128,30 @@ def clear_cache() -> None:
 
 
 def provider_voices(runtime, name: str, refresh: bool = False) -> tuple[list[Voice], str, str]:
-    """(voices, source, note) for one provider: live, from the hour-long cache, or the bundled list."""
+    """(voices, source, note) for one provider: live, from the cache, or the bundled list.
+
+    A live list is kept for an hour. When fetching fails, the last live list (else the bundled
+    one) is shown with the reason, and the provider is asked again after a few minutes."""
     tts = get_tts(name, runtime)
     try:
         key = _cache_key(tts)
     except ProviderError as problem:
         return fallback_voices(name), "bundled", str(problem)
     with _cache_lock:
-        cached = _cache.get(key)
-    if cached and not refresh and _clock() - cached[0] < CACHE_SECONDS:
-        return list(cached[1]), "cached", ""
+        entry = _cache.get(key)
+    if entry and not refresh and entry.fresh(_clock()):
+        return list(entry.voices), "cached" if entry.source == "live" else entry.source, entry.note
     try:
-        voices = tts.list_voices()
+        fresh = _Entry(_clock(), tuple(tts.list_voices()), "live")
     except ProviderError as problem:
         log.info("listing %s voices failed: %s", name, problem)
-        if cached:
-            return list(cached[1]), "cached", str(problem)
-        return fallback_voices(name), "bundled", str(problem)
+        if entry and entry.source in ("live", "cached"):
+            fresh = _Entry(_clock(), entry.voices, "cached", str(problem))
+        else:
+            fresh = _Entry(_clock(), tuple(fallback_voices(name)), "bundled", str(problem))
     with _cache_lock:
-        _cache[key] = (_clock(), voices)
-    return list(voices), "live", ""
+        _cache[key] = fresh
+    return list(fresh.voices), fresh.source, fresh.note
 
 
 def gallery(runtime, refresh: bool = False) -> Gallery:

@@ -80,6 +80,19 @@ def test_an_unreachable_vendor_shows_the_bundled_list_with_the_reason(runtime, e
     assert len(bundled) >= 20 and any(v.name == "Rachel" for v in bundled)
 
 
+def test_after_a_failure_the_vendor_is_asked_again_only_after_a_few_minutes(runtime, elevenlabs, monkeypatch):
+    elevenlabs.route("GET", "/v2/voices", sequence(Reply(503, json={}), Reply(json=LIBRARY)))
+    now = [50.0]
+    monkeypatch.setattr(voices, "_clock", lambda: now[0])
+    assert voices.gallery(runtime).sources["elevenlabs"] == "bundled"
+    now[0] += voices.RETRY_SECONDS - 1
+    again = voices.gallery(runtime)
+    assert again.sources["elevenlabs"] == "bundled" and "server error" in again.notes["elevenlabs"]
+    assert len(elevenlabs.calls("GET", "/v2/voices")) == 1
+    now[0] += 2
+    assert voices.gallery(runtime).sources["elevenlabs"] == "live"
+
+
 def test_a_failed_refresh_keeps_the_cached_voices(runtime, elevenlabs):
     elevenlabs.route("GET", "/v2/voices", sequence(Reply(json=LIBRARY), Reply(500, json={})))
     voices.gallery(runtime)
