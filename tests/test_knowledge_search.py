@@ -120,3 +120,33 @@ def test_searching_while_documents_are_ingested(runtime, clone):
     assert runtime.worker.wait_idle(120)
     assert errors == []
     assert any(s.document.startswith("extra") for s in retrieve(runtime, clone, "extra note about refunds", k=6).sources)
+
+
+def test_a_clone_without_knowledge_finds_nothing(runtime):
+    empty = create_clone(runtime, "Empty")
+    result = retrieve(runtime, empty, "anything at all")
+    assert result.sources == [] and result.timings_ms["total"] > 0
+
+
+def test_vector_cache_is_bounded_and_keyed_by_fingerprint():
+    import pyarrow as pa
+
+    from core.knowledge.matrix import CloneMatrix, MatrixCache
+
+    loads = []
+
+    def loader(name, rows):
+        def load():
+            loads.append(name)
+            return CloneMatrix(name, {}, np.ones((rows, 384), dtype=np.float32), pa.table({"id": [""] * rows}))
+        return load
+
+    cache = MatrixCache(budget_bytes=384 * 4 * 150)
+    assert cache.get("a", "v1", loader("a1", 100)).fingerprint == "a1"
+    cache.get("a", "v1", loader("a1-again", 100))
+    cache.get("b", "v1", loader("b1", 100))  # over budget: a is evicted, b (newest) kept
+    cache.get("a", "v1", loader("a1-reload", 100))
+    cache.get("a", "v2", loader("a2", 100))
+    assert loads == ["a1", "b1", "a1-reload", "a2"]
+    rows, scores = cache.get("a", "v2", loader("unused", 1)).top(np.ones(384, dtype=np.float32) / np.sqrt(384), 5)
+    assert len(rows) == 5 and np.allclose(scores, np.sqrt(384))

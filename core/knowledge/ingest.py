@@ -21,7 +21,8 @@ from core.knowledge import claims
 from core.knowledge.chunk import chunk_pages, chunk_params
 from core.knowledge.extract import EXTENSIONS, clean_filename, decode_text, detect_kind, extract_pages, normalise
 from core.models import Clone, Document, utcnow
-from core.providers.registry import get_embedder
+from core.knowledge.store import DIM
+from core.providers.remote import embedder_for
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +127,18 @@ def _update(runtime, document_id: str, **fields) -> Document | None:
         return document
 
 
-def _embed(clone: Clone, texts: list[str], stop: threading.Event | None) -> np.ndarray:
-    embedder = get_embedder(clone.embedding_provider or "minilm")
+def _embed(runtime, clone: Clone, texts: list[str], stop: threading.Event | None) -> np.ndarray:
+    embedder = embedder_for(runtime, clone.embedding_provider or "minilm")
     parts = []
     for start in range(0, len(texts), EMBED_BATCH):
         if stop is not None and stop.is_set():
             raise Interrupted
-        parts.append(embedder.embed(texts[start : start + EMBED_BATCH]))
-    return np.concatenate(parts)
+        parts.append(np.asarray(embedder.embed(texts[start : start + EMBED_BATCH]), dtype=np.float32))
+    vectors = np.concatenate(parts)
+    if vectors.shape[1] != DIM:
+        raise IngestError(f"The clone's embedder makes {vectors.shape[1]}-dimensional vectors but the knowledge base "
+                          f"stores {DIM}; switch the clone back to the offline MiniLM embedder and upload again.")
+    return vectors
 
 
 def _refresh_indexes(runtime) -> None:
@@ -148,7 +153,7 @@ def _index(runtime, document: Document, clone: Clone, path: Path, stop: threadin
     chunks = chunk_pages(pages, document.kind)
     if not chunks:
         raise IngestError(f'"{document.filename}" has no text to index; check the file and upload it again.')
-    vectors = _embed(clone, [chunk.text for chunk in chunks], stop)
+    vectors = _embed(runtime, clone, [chunk.text for chunk in chunks], stop)
     if stop is not None and stop.is_set():
         raise Interrupted
     runtime.store.delete_document(document.id)

@@ -17,8 +17,9 @@ from sqlmodel import select
 
 from core.models import Clone, Document
 from core.providers.base import Source
-from core.providers.registry import get_embedder
-from core.knowledge.store import META, vectors_of
+from core.errors import InvalidInput
+from core.knowledge.store import DIM, META, vectors_of
+from core.providers.remote import embedder_for
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,10 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, candidates) if hybrid else None
 
     step = perf_counter()
-    query_vector = get_embedder(clone.embedding_provider or "minilm").embed_query(query)
+    query_vector = embedder_for(runtime, clone.embedding_provider or "minilm").embed_query(query)
+    if query_vector.shape != (DIM,):
+        raise InvalidInput(f"The clone's embedder makes {query_vector.shape[-1]}-dimensional vectors but its knowledge "
+                           f"holds {DIM}; switch it back to the offline MiniLM embedder.")
     timings["embed"] = _ms(step)
     step = perf_counter()
     vector_hits, files = _vector_hits(runtime, clone, query_vector, candidates)
