@@ -17,7 +17,7 @@ from core.models import Clone, Message
 from core.providers import catalog
 from core.providers.overview import summary
 from core.providers.registry import llm_names
-from studio.text import escape_md
+from studio.text import escape_md, plural
 
 CUSTOM = "__custom__"
 OFFLINE = "offline"
@@ -137,7 +137,8 @@ def embedder_switch(runtime, clone: Clone, *, key: str) -> Clone | None:
         return None
     plan = reindex_plan(runtime, clone.id, target)
     cost = f" (about ${plan.estimated_cost_usd:.4f})" if plan.estimated_cost_usd else ""
-    what = f"re-embeds {plan.chunks:,} passages from {plan.documents} documents{cost}" if plan.needed else "has nothing to re-index yet"
+    what = f"re-embeds {plural(plan.chunks, 'passage')} from {plural(plan.documents, 'document')}{cost}" if plan.needed \
+        else "has nothing to re-index yet"
     st.info(f"Switching to {catalog.provider_label(target)} {what}. Answers keep working on the old index until it finishes.",
             icon=":material/sync:")
     if not st.button(f"Switch and re-index with {catalog.provider_label(target)}", key=f"{key}.reindex", type="primary"):
