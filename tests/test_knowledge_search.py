@@ -135,18 +135,19 @@ def test_vector_cache_is_bounded_and_keyed_by_fingerprint():
 
     loads = []
 
-    def loader(name, rows):
+    def loader(name, fingerprint, rows=100):
         def load():
             loads.append(name)
-            return CloneMatrix(name, {}, np.ones((rows, 384), dtype=np.float32), pa.table({"id": [""] * rows}))
+            return CloneMatrix(fingerprint, {}, np.ones((rows, 384), dtype=np.float32), pa.table({"id": [""] * rows}))
         return load
 
     cache = MatrixCache(budget_bytes=384 * 4 * 150)
-    assert cache.get("a", "v1", loader("a1", 100)).fingerprint == "a1"
-    cache.get("a", "v1", loader("a1-again", 100))
-    cache.get("b", "v1", loader("b1", 100))  # over budget: a is evicted, b (newest) kept
-    cache.get("a", "v1", loader("a1-reload", 100))
-    cache.get("a", "v2", loader("a2", 100))
-    assert loads == ["a1", "b1", "a1-reload", "a2"]
-    rows, scores = cache.get("a", "v2", loader("unused", 1)).top(np.ones(384, dtype=np.float32) / np.sqrt(384), 5)
+    cache.get("a", "v1", loader("a1", "v1"))
+    cache.get("a", "v1", loader("a1 again", "v1"))  # cached
+    cache.get("b", "v1", loader("b1", "v1"))  # over budget: a is evicted, b (newest) kept
+    cache.get("b", "v1", loader("b1 again", "v1"))
+    cache.get("a", "v1", loader("a1 reload", "v1"))
+    cache.get("a", "v2", loader("a2", "v2"))  # the clone changed
+    assert loads == ["a1", "b1", "a1 reload", "a2"]
+    rows, scores = cache.get("a", "v2", loader("unused", "v2")).top(np.ones(384, dtype=np.float32) / np.sqrt(384), 5)
     assert len(rows) == 5 and np.allclose(scores, np.sqrt(384))
