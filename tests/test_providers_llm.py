@@ -202,3 +202,15 @@ def test_stream_cut_off_without_an_end_is_an_error(vendor, llm, fake_server):
     texts, usages, error = collect(llm.stream(request_for(vendor)))
     assert "".join(texts) == "Hello there, friend." and usages == []
     assert type(error) is ProviderError and "before it was finished" in str(error)
+
+
+def test_anthropic_error_event_mid_stream_keeps_the_partial(db_runtime, fake_server, policy):
+    vendor = VENDORS["anthropic"]
+    keys.save_key(db_runtime, "anthropic", KEY)
+    set_base_url(db_runtime, "anthropic", fake_server.url)
+    frames = fake_anthropic.message_events(PIECES[:2], finish=False)
+    frames += sse([("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})], event_names=True)
+    fake_server.route("POST", vendor.path, Stream(frames))
+    texts, _, error = collect(llm_for(db_runtime, "anthropic", policy=policy).stream(request_for(vendor)))
+    assert "".join(texts) == "Hello there"
+    assert str(error) == "Anthropic reported an error in the middle of the answer (Overloaded); try again, or answer offline instead."

@@ -222,6 +222,9 @@ def to_provider_error(error: BaseException, vendor: str, policy: Policy | None =
             return ProviderError(f"The connection to {_inner(name)} dropped in the middle of the answer; try again, or answer offline instead.")
         return ProviderError(f"Could not reach {_inner(name)}; check the network connection (or the server's base URL on the Settings page) and try again.")
     detail = vendor_detail(error)
+    if status is not None and 200 <= status < 300:  # an error event inside a streamed answer
+        said = f" ({detail})" if detail else ""
+        return ProviderError(f"{name} reported an error in the middle of the answer{said}; try again, or answer offline instead.")
     detail = f": {detail}" if detail else ""
     if status == 404:
         return ProviderError(f"{name} could not find that model or resource (HTTP 404{detail}); check the model name in the clone's settings.")
@@ -230,6 +233,7 @@ def to_provider_error(error: BaseException, vendor: str, policy: Policy | None =
     if status is not None:
         return ProviderError(f"{name} refused the request (HTTP {status}{detail}); check the clone's model and settings.")
     kind = type(error).__name__
+    log.warning("%s: unexpected %s mapped to a provider error", vendor, kind, exc_info=error)
     return ProviderError(f"{name} failed unexpectedly ({kind}); try again, or answer offline instead.")
 
 
