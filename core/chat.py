@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from time import perf_counter
 from typing import Iterator, Sequence, Union
 
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT_WINDOW = 8192
 HISTORY_LIMIT = 40
+MESSAGE_OVERHEAD = 4  # tokens of framing per chat message
 MAX_QUESTION_CHARS = 8000
 NO_SOURCES = "(No passages in the knowledge base matched this question.)"
 UNEXPECTED = "Something went wrong while answering; please try again."
@@ -127,18 +130,24 @@ def _fields(item) -> tuple[str, str, str]:
     return item.role, item.content or "", item.status
 
 
-def _within_budget(turns: list[dict], budget: int) -> list[dict]:
+@lru_cache(maxsize=4096)
+def _history_tokens(text: str) -> int:
+    """Earlier messages come back every turn; each is counted once per process."""
     from core.tokens import count_tokens
 
-    kept: list[dict] = []
-    for i in range(len(turns) - 2, -1, -2):
-        pair = turns[i:i + 2]
-        cost = sum(count_tokens(m["content"]) + 4 for m in pair)
-        if cost > budget:
-            break
-        kept[:0] = pair
-        budget -= cost
-    return kept
+    return count_tokens(text)
+
+
+def _within_budget(turns: list[dict], budget: int) -> list[dict]:
+    """The newest question/answer pairs whose tokens fit in `budget`."""
+    if not turns or budget <= 0:
+        return []
+    sizes = [_history_tokens(m["content"]) + MESSAGE_OVERHEAD for m in turns]
+    start = len(turns)
+    while start >= 2 and sizes[start - 2] + sizes[start - 1] <= budget:
+        budget -= sizes[start - 2] + sizes[start - 1]
+        start -= 2
+    return turns[start:]
 
 
 @dataclass
@@ -241,6 +250,16 @@ def _thread_for(session, clone: Clone, thread_id: str | None, question: str) -> 
     return thread, history
 
 
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chat-retrieval")
+
+
+def _timed_retrieve(runtime, clone: Clone, question: str):
+    from core.knowledge.search import retrieve
+
+    started = perf_counter()
+    return retrieve(runtime, clone, question), _ms(started)
+
+
 class _Turn:
     """The state of one `ask`: what was streamed, measured and finally saved."""
 
@@ -256,19 +275,22 @@ class _Turn:
         self.question = _clean_question(question)
         with runtime.session() as session:
             self.clone = get_clone(session, clone_id)
-            self.thread, self.history = _thread_for(session, self.clone, thread_id, self.question)
-            self.layers, self.versions = prompt_layers(session, self.clone, prompts)
-            append_message(session, self.thread, Message(role="user", content=self.question))
+            # retrieval needs only the clone: it runs while the thread is loaded and the question saved
+            self.pending = _pool.submit(_timed_retrieve, runtime, self.clone, self.question)
+            try:
+                self.thread, self.history = _thread_for(session, self.clone, thread_id, self.question)
+                self.layers, self.versions = prompt_layers(session, self.clone, prompts)
+                append_message(session, self.thread, Message(role="user", content=self.question))
+            except BaseException:
+                self.pending.cancel()
+                raise
         self.timings["db"] = _ms(self.start)
 
     def run(self) -> Iterator[ChatEvent]:
-        from core.knowledge.search import retrieve
-
-        started = perf_counter()
-        retrieval = retrieve(self.runtime, self.clone, self.question)
+        retrieval, self.timings["retrieval"] = self.pending.result()
         self.sources = list(retrieval.sources)
-        self.timings["retrieval"] = _ms(started)
-        yield Retrieved(self.thread.id, self.sources, dict(self.timings))
+        search = {f"search_{key}": value for key, value in retrieval.timings_ms.items()}
+        yield Retrieved(self.thread.id, self.sources, {**self.timings, **search})
         started = perf_counter()
         plan = plan_request(self.clone, self.layers, self.question, self.sources, self.history,
                             self.provider, self.model)

@@ -84,5 +84,4 @@ def append_message(session: Session, thread: Conversation, message: Message) -> 
     session.add(message)
     session.add(thread)
     session.commit()
-    session.refresh(message)
     return message
