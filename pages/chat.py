@@ -1,0 +1,117 @@
+"""Chat: threads per clone, streamed answers with citations and an inspector of what was retrieved."""
+import streamlit as st
+
+from core.chat import ask
+from core.conversations import delete_thread, list_threads, rename_thread, thread_messages
+from core.errors import StudioError
+from studio import state
+from studio.components import clone_header, is_offline, message_bubble
+from studio.runtime import get_runtime
+from studio.text import escape_md
+from studio.turn import StreamedTurn
+
+runtime = get_runtime()
+clone = state.require_clone(runtime)
+
+with runtime.session() as session:
+    threads = list_threads(session, clone.id)
+thread = next((t for t in threads if t.id == state.current_thread_id()), None)
+if thread is None:
+    state.select_thread(None)
+
+
+def thread_list() -> None:
+    st.sidebar.subheader("Chats", anchor=False)
+    if st.sidebar.button("New chat", icon=":material/add:", width="stretch", type="primary" if thread is None else "secondary"):
+        state.select_thread(None)
+        st.rerun()
+    for item in threads:
+        current = thread is not None and item.id == thread.id
+        if st.sidebar.button(
+            escape_md(item.title), key=f"thread-{item.id}", width="stretch",
+            type="primary" if current else "tertiary", icon=":material/chat_bubble:",
+        ):
+            state.select_thread(item.id)
+            st.rerun()
+
+
+def thread_menu() -> None:
+    with st.popover("Chat", icon=":material/more_horiz:", disabled=thread is None):
+        if thread is None:
+            return
+        with st.form("rename-thread", border=False):
+            title = st.text_input("Title", value=thread.title, max_chars=60)
+            if st.form_submit_button("Rename", icon=":material/edit:"):
+                _rename(title)
+        if st.button("Delete chat", icon=":material/delete:", type="tertiary"):
+            state.open_dialog("delete-thread", thread_id=thread.id, title=thread.title)
+            st.rerun()
+
+
+def _rename(title: str) -> None:
+    try:
+        with runtime.session() as session:
+            rename_thread(session, thread.id, title)
+    except StudioError as error:
+        state.flash(str(error), "error")
+    st.rerun()
+
+
+@st.dialog("Delete chat", on_dismiss=state.close_dialog)
+def delete_dialog(thread_id: str, title: str) -> None:
+    st.markdown(f"Delete the chat **{escape_md(title)}** and all its messages?")
+    st.caption("This cannot be undone.")
+    confirm, cancel = st.columns(2)
+    if confirm.button("Delete chat", type="primary", icon=":material/delete:", width="stretch"):
+        try:
+            with runtime.session() as session:
+                delete_thread(session, thread_id)
+        except StudioError as error:
+            state.flash(str(error), "error")
+        state.select_thread(None)
+        state.close_dialog()
+        st.rerun()
+    if cancel.button("Cancel", width="stretch"):
+        state.close_dialog()
+        st.rerun()
+
+
+def conversation() -> None:
+    if thread is None:
+        with st.chat_message("assistant", avatar=clone.avatar):
+            st.markdown(f"Hi, I'm {escape_md(clone.name)}. Ask me anything about what I know.")
+            st.caption("Every answer says which document, and which page, it came from.")
+        return
+    with runtime.session() as session:
+        messages = thread_messages(session, thread.id)
+    for message in messages:
+        message_bubble(message, avatar=clone.avatar)
+
+
+def answer(question: str) -> None:
+    with st.chat_message("user"):
+        st.markdown(escape_md(question))
+    with st.chat_message("assistant", avatar=clone.avatar):
+        turn = StreamedTurn(ask(runtime, clone.id, question, thread_id=thread.id if thread else None))
+        try:
+            st.write_stream(turn.text())
+        except StudioError as error:
+            state.flash(str(error), "error")
+    if turn.thread_id:
+        state.select_thread(turn.thread_id)
+    st.rerun()
+
+
+thread_list()
+head, menu = st.columns([5, 1], vertical_alignment="center")
+with head:
+    clone_header(clone, thread.title if thread else "New chat", offline=is_offline(clone.llm_provider))
+with menu, st.container(horizontal=True, horizontal_alignment="right"):
+    thread_menu()
+state.show_flashes()
+conversation()
+if question := st.chat_input(f"Ask {clone.name} something"):
+    answer(question)
+
+if (payload := state.dialog("delete-thread")) is not None:
+    delete_dialog(**payload)

@@ -1,0 +1,111 @@
+"""The Chat page through AppTest: a cited, streamed answer; threads; the URL carries clone and thread."""
+from __future__ import annotations
+
+from core.clones import create_clone
+from core.conversations import list_threads, thread_messages
+from core.knowledge.ingest import ingest_now
+from tests.studio_app import app, button, no_exception, studio_runtime, texts  # noqa: F401
+
+NOTES = (
+    "# Lighthouse log\n\nThe Skerry Point lighthouse keeper winds the clockwork every four hours. "
+    "The lamp uses a first-order Fresnel lens made in 1874.\n\n"
+    "# Supplies\n\nParaffin is delivered by boat on the first Monday of each month.\n"
+)
+
+
+def chat_page(app, runtime):
+    clone = create_clone(runtime, "Keeper", "Keeps the lighthouse log.")
+    ingest_now(runtime, clone.id, "lighthouse.md", NOTES.encode())
+    return clone, app("pages/chat.py", query={"clone": clone.id})
+
+
+def ask(at, question):
+    at.chat_input[0].set_value(question).run()
+    no_exception(at)
+    return at
+
+
+def test_an_answer_shows_citations_inspector_and_details(app, studio_runtime):
+    clone, at = chat_page(app, studio_runtime)
+    assert "Ask me anything" in texts(at)
+    ask(at, "When is paraffin delivered?")
+
+    (thread,) = threads(studio_runtime, clone.id)
+    assert at.query_params["thread"] == thread.id and at.query_params["clone"] == clone.id
+    assert thread.title == "When is paraffin delivered?"
+    user, answer = thread_messages_of(studio_runtime, thread.id)
+    assert answer.role == "assistant" and answer.status == "complete"
+    page = texts(at)
+    assert "first Monday" in page  # the answer, rendered
+    assert "lighthouse.md" in page  # a citation card
+    assert "prompts s1 · r1 · u1" in page and "offline · extractive" in page
+    assert any(e.label.startswith("Inspector") for e in at.expander)
+    (inspector,) = at.dataframe
+    assert inspector.value["Cited"].any()
+    assert "Offline mode" in page
+
+
+def test_threads_persist_and_the_url_reopens_them(app, studio_runtime):
+    clone, at = chat_page(app, studio_runtime)
+    ask(at, "What lens does the lamp use?")
+    thread_id = at.query_params["thread"]
+
+    reloaded = app("pages/chat.py", query={"clone": clone.id, "thread": thread_id})
+    no_exception(reloaded)
+    assert "What lens does the lamp use?" in texts(reloaded)
+    assert "Fresnel" in texts(reloaded)
+    assert reloaded.query_params["thread"] == thread_id
+
+    button(reloaded, "New chat").click().run()
+    assert "thread" not in reloaded.query_params
+    ask(reloaded, "How often is the clockwork wound?")
+    assert len(threads(studio_runtime, clone.id)) == 2
+    reloaded.button(key=f"thread-{thread_id}").click().run()
+    assert reloaded.query_params["thread"] == thread_id
+
+
+def test_rename_and_delete_a_thread(app, studio_runtime):
+    clone, at = chat_page(app, studio_runtime)
+    ask(at, "What lens does the lamp use?")
+    [t for t in at.text_input if t.label == "Title"][0].input("Lens facts")
+    button(at, "Rename").click().run()
+    no_exception(at)
+    (thread,) = threads(studio_runtime, clone.id)
+    assert thread.title == "Lens facts"
+
+    button(at, "Delete chat").click().run()
+    assert "cannot be undone" in texts(at)
+    [b for b in at.button if b.label == "Delete chat"][-1].click().run()
+    no_exception(at)
+    assert threads(studio_runtime, clone.id) == []
+    assert "thread" not in at.query_params
+    assert "Ask me anything" in texts(at)
+
+
+def test_a_thread_of_another_clone_in_the_url_is_ignored(app, studio_runtime):
+    clone, at = chat_page(app, studio_runtime)
+    ask(at, "What lens does the lamp use?")
+    other = create_clone(studio_runtime, "Stranger")
+    at = app("pages/chat.py", query={"clone": other.id, "thread": at.query_params["thread"]})
+    no_exception(at)
+    assert "thread" not in at.query_params
+    assert "Fresnel" not in texts(at)
+
+
+def test_the_demo_clone_answers_its_first_question_with_a_citation(app):
+    from core.demo import FIRST_QUESTION
+
+    at = app("pages/chat.py")
+    ask(at, FIRST_QUESTION)
+    (inspector,) = at.dataframe
+    assert inspector.value["Cited"].any()
+
+
+def threads(runtime, clone_id):
+    with runtime.session() as session:
+        return list_threads(session, clone_id)
+
+
+def thread_messages_of(runtime, thread_id):
+    with runtime.session() as session:
+        return thread_messages(session, thread_id)
