@@ -57,10 +57,12 @@ def select_clone(clone_id: str) -> None:
 
 
 def _remember(clone_id: str) -> None:
-    if st.session_state.get(_CLONE_KEY) != clone_id:
+    previous = st.session_state.get(_CLONE_KEY)
+    if previous != clone_id:
         st.session_state[_CLONE_KEY] = clone_id
-        st.session_state.pop(_THREAD_KEY, None)
-        st.query_params.pop(THREAD_PARAM, None)
+        if previous is not None:  # another clone: its thread no longer applies
+            st.session_state.pop(_THREAD_KEY, None)
+            st.query_params.pop(THREAD_PARAM, None)
     if st.query_params.get(CLONE_PARAM) != clone_id:
         st.query_params[CLONE_PARAM] = clone_id
 
@@ -139,7 +141,7 @@ _FLASH_ICONS = {
 _DIALOG_KEY = "studio.dialog"
 
 
-def open_dialog(name: str, **payload) -> None:
+def open_dialog(name: str, /, **payload) -> None:
     """Open a dialog by name; it stays open across reruns until `close_dialog()` or dismissal."""
     st.session_state[_DIALOG_KEY] = (name, payload)
 
