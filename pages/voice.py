@@ -9,7 +9,8 @@ from studio.components import clone_header
 from studio.runtime import get_runtime
 from studio.text import escape_md, plural
 
-CARDS_SHOWN = 24
+CARDS_SHOWN = 48
+GALLERY_HEIGHT = 620  # the cards scroll; the chosen voice's panel stays in view
 _CHOSEN = "voice.chosen"
 _PREVIEW = "voice.preview"
 _SPOKEN = "voice.spoken"
@@ -41,8 +42,9 @@ def details(voice: Voice) -> str:
 
 
 def filters(facets: dict[str, list[str]]) -> dict[str, str]:
-    search, provider, gender, language, accent = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
-    chosen = {"query": search.text_input("Search voices", placeholder="Name or description", key="voice.search")}
+    chosen = {"query": st.text_input("Search voices", placeholder="Name or description", key="voice.search",
+                                     icon=":material/search:")}
+    provider, gender, language, accent = st.columns(4)
     names = {"provider": voices.tts_label, "language": voices.language_name, "gender": str.title, "accent": str.title}
     for column, facet in zip((provider, gender, language, accent), ("provider", "gender", "language", "accent")):
         chosen[facet] = column.selectbox(
@@ -81,7 +83,7 @@ def gallery_panel(result: voices.Gallery, chosen: Voice, in_use: Voice) -> None:
     st.caption(f"{plural(len(shown), 'voice')}" + (f", showing the first {CARDS_SHOWN}; search to narrow" if len(shown) > CARDS_SHOWN else ""))
     if not shown:
         st.info("No voices match; clear a filter or search for another name.", icon=":material/search_off:")
-    columns = st.columns(3)
+    columns = st.container(height=GALLERY_HEIGHT, border=False).columns(3)
     for index, voice in enumerate(shown[:CARDS_SHOWN]):
         with columns[index % 3]:
             key = (voice.provider, voice.voice_id)
