@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field, replace
 
-from core.errors import ProviderError, StudioError
+from core.errors import StudioError
 from core.keys import PROVIDERS, key_status
 from core.providers import catalog
 from core.providers.base import ChatRequest, Usage
