@@ -5,10 +5,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.config import setting
 from core.errors import InvalidInput, ProviderError
 from core.providers.speech import STT, Transcript, decode_audio, register_stt, to_float32, to_int16, wav_bytes
 
-THREADS = 2
+THREADS = int(setting("CLONE_STUDIO_SPEECH_THREADS", "2"))  # per model; 1 can win on a busy machine
 WHISPER_RATE = 16_000
 
 

@@ -7,10 +7,11 @@ from typing import Iterator
 
 import numpy as np
 
+from core.config import setting
 from core.errors import ProviderError
 from core.providers.speech import TTS, AudioChunk, Tuning, Voice, register_tts, split_sentences
 
-THREADS = 2
+THREADS = int(setting("CLONE_STUDIO_SPEECH_THREADS", "2"))  # per model; 1 can win on a busy machine
 VOICE_ID = "en_US-joe-medium"
 NOISE_W_PER_VARIATION = 0.8 / 0.667  # the voice's own noise_w : noise_scale ratio; 0 makes speech repeatable
 
