@@ -151,3 +151,10 @@ def test_vector_cache_is_bounded_and_keyed_by_fingerprint():
     assert loads == ["a1", "b1", "a1 reload", "a2"]
     rows, scores = cache.get("a", "v2", loader("unused", "v2")).top(np.ones(384, dtype=np.float32) / np.sqrt(384), 5)
     assert len(rows) == 5 and np.allclose(scores, np.sqrt(384))
+
+
+def test_a_clone_too_large_for_the_cache_is_searched_in_lancedb(runtime, clone):
+    cached = retrieve(runtime, clone, "when is my money returned", k=4)
+    runtime.store.matrices.budget_bytes = 1024  # smaller than this clone's vectors
+    direct = retrieve(runtime, clone, "when is my money returned", k=4)
+    assert [(s.chunk_id, round(s.score, 4)) for s in direct.sources] == [(s.chunk_id, round(s.score, 4)) for s in cached.sources]

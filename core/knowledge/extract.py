@@ -78,7 +78,7 @@ def detect_kind(filename: str, data: bytes, max_bytes: int) -> str:
         raise IngestError(
             f'"{filename}" is {_megabytes(len(data))} MB, over the {_megabytes(max_bytes)} MB upload limit; split it into smaller files.'
         )
-    if not data.strip():
+    if not data or data.isspace():
         raise IngestError(f'"{filename}" is empty; choose a file that contains some text.')
     kind = KINDS[suffix]
     label = _magic_label(data)

@@ -144,7 +144,7 @@ def _embed(runtime, clone: Clone, texts: list[str], stop: threading.Event | None
 def _refresh_indexes(runtime) -> None:
     try:
         runtime.store.optimize()
-    except (OSError, RuntimeError, ValueError):
+    except Exception:  # best effort: unindexed rows are still searched, the next refresh folds them in
         log.warning("Could not fold new chunks into the indexes; they stay searchable unindexed.", exc_info=True)
 
 

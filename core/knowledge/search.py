@@ -70,20 +70,27 @@ def _fulltext(runtime, clone_id: str, query: str, limit: int):
     return rows, _ms(started)
 
 
-def _vector_hits(runtime, clone: Clone, query_vector: np.ndarray, limit: int):
-    fingerprint = _fingerprint(runtime, clone.id)
-    matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
-    rows, scores = matrix.top(query_vector, limit)
-    records = matrix.meta.take(rows).to_pylist() if len(rows) else []
-    return [_Hit(record, float(score)) for record, score in zip(records, scores)], matrix.files
-
-
-def _fulltext_hits(table, query_vector: np.ndarray, files: dict[str, str]) -> list[_Hit]:
+def _scored(table, query_vector: np.ndarray, files: dict[str, str]) -> list[_Hit]:
+    """Rows with vectors -> hits scored by cosine similarity, only from ready documents."""
     if table is None or not table.num_rows:
         return []
     cosines = vectors_of(table) @ query_vector
     records = table.select(META).to_pylist()
     return [_Hit(record, float(c)) for record, c in zip(records, cosines) if record["document_id"] in files]
+
+
+def _vector_hits(runtime, clone: Clone, query_vector: np.ndarray, limit: int):
+    """Exact search over the clone's cached matrix; a clone too large for the cache is searched
+    in LanceDB instead (still exact: a flat scan behind the clone_id prefilter)."""
+    fingerprint = _fingerprint(runtime, clone.id)
+    if (fingerprint[2] or 0) * DIM * 4 > runtime.store.matrices.budget_bytes:
+        files = ready_files(runtime, clone.id)
+        hits = _scored(runtime.store.nearest(clone.id, query_vector, limit), query_vector, files)
+        return sorted(hits, key=lambda hit: -hit.cosine), files
+    matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
+    rows, scores = matrix.top(query_vector, limit)
+    records = matrix.meta.take(rows).to_pylist() if len(rows) else []
+    return [_Hit(record, float(score)) for record, score in zip(records, scores)], matrix.files
 
 
 def _fuse(*rankings: list[_Hit]) -> list[_Hit]:
@@ -103,40 +110,40 @@ def _source(n: int, hit: _Hit, files: dict[str, str]) -> Source:
     )
 
 
+def _timed(timings: dict, key: str, fn, *args):
+    started = perf_counter()
+    result = fn(*args)
+    timings[key] = _ms(started)
+    return result
+
+
+def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
+    vector = embedder_for(runtime, clone.embedding_provider or "minilm").embed_query(query)
+    if vector.shape != (DIM,):
+        raise InvalidInput(f"The clone's embedder makes {vector.shape[-1]}-dimensional vectors but its knowledge "
+                           f"holds {DIM}; switch it back to the offline MiniLM embedder.")
+    return vector
+
+
 def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None) -> Retrieval:
     """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given)."""
     started = perf_counter()
     k = max(1, int(k or clone.top_k or 5))
     hybrid = clone.hybrid if hybrid is None else hybrid
     query = " ".join((query or "").split())
-    timings = {"embed": 0.0, "vector": 0.0, "fulltext": 0.0, "fuse": 0.0, "total": 0.0}
+    timings = dict.fromkeys(("embed", "vector", "fulltext", "fuse", "total"), 0.0)
     if not query:
         return Retrieval([], timings)
     candidates = max(4 * k, MIN_CANDIDATES)
     pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, candidates) if hybrid else None
-
-    step = perf_counter()
-    query_vector = embedder_for(runtime, clone.embedding_provider or "minilm").embed_query(query)
-    if query_vector.shape != (DIM,):
-        raise InvalidInput(f"The clone's embedder makes {query_vector.shape[-1]}-dimensional vectors but its knowledge "
-                           f"holds {DIM}; switch it back to the offline MiniLM embedder.")
-    timings["embed"] = _ms(step)
-    step = perf_counter()
-    vector_hits, files = _vector_hits(runtime, clone, query_vector, candidates)
-    timings["vector"] = _ms(step)
-
-    table = None
+    query_vector = _timed(timings, "embed", _query_vector, runtime, clone, query)
+    vector_hits, files = _timed(timings, "vector", _vector_hits, runtime, clone, query_vector, candidates)
+    ranked = vector_hits
     if pending is not None:
         table, timings["fulltext"] = pending.result()
-    step = perf_counter()
-    if pending is not None:
-        ranked = _fuse(vector_hits, _fulltext_hits(table, query_vector, files))
-    else:
-        ranked = vector_hits
+        ranked = _timed(timings, "fuse", lambda: _fuse(vector_hits, _scored(table, query_vector, files)))
     if clone.min_score:
         ranked = [hit for hit in ranked if hit.cosine >= clone.min_score]
-    ranked = ranked[:k]
-    sources = [_source(n, hit, files) for n, hit in enumerate(ranked, 1)]
-    timings["fuse"] = _ms(step)
+    sources = [_source(n, hit, files) for n, hit in enumerate(ranked[:k], 1)]
     timings["total"] = _ms(started)
     return Retrieval(sources, timings)

@@ -138,6 +138,16 @@ class ChunkStore:
             .to_arrow()
         )
 
+    def nearest(self, clone_id: str, vector: np.ndarray, limit: int) -> pa.Table:
+        """LanceDB's own vector search inside the clone (for clones too large to cache)."""
+        return (
+            self.table.search(vector, vector_column_name="vector")
+            .where(f"clone_id = {_literal(clone_id)}", prefilter=True)
+            .select([*META, "vector", "_distance"])
+            .limit(limit)
+            .to_arrow()
+        )
+
     def clone_rows(self, clone_id: str) -> pa.Table:
         return self.table.search().where(f"clone_id = {_literal(clone_id)}").select([*META, "vector"]).limit(None).to_arrow()
 
