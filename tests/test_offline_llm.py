@@ -106,3 +106,29 @@ def test_registered_as_the_offline_provider():
     llm = get_llm("offline")
     assert llm.offline is True
     assert llm.default_model == "extractive"
+
+
+def test_word_forms_match_by_prefix():
+    museum = Source(n=1, document="museum.pdf", page=2, score=0.3,
+                    text="The east wing holds the paintings. Photography without flash is allowed in every gallery.")
+    assert extractive_answer("Can I take photos?", [museum]) == "Photography without flash is allowed in every gallery [1]."
+
+
+def test_a_generic_verb_alone_is_not_a_match():
+    assert extractive_answer("Can I take photos?", [TRAIL, HOURS]) == NOT_FOUND
+
+
+def test_a_section_whose_heading_answers_is_quoted_as_a_paragraph():
+    guide = Source(n=1, document="guide.md", page=None, score=0.6, text=(
+        "## Creating a clone\n\nOpen the Clones page and choose New clone. A clone needs a name. "
+        "The system prompt can be edited later.\n\n## Chatting\n\nEach clone has threads."))
+    answer = extractive_answer("How do I create a clone?", [guide])
+    assert answer == ("Open the Clones page and choose New clone. A clone needs a name. "
+                      "The system prompt can be edited later [1].")
+
+
+def test_a_weak_match_in_another_passage_is_left_out():
+    rules = Source(n=3, document="bakery.md", page=None, score=0.05,
+                   text="The kitchen cannot rule out cross-contact with wheat flour.")
+    answer = extractive_answer("What are the rules for dogs?", [TRAIL, rules])
+    assert "lead from April to July [2]" in answer and "[3]" not in answer and "wheat" not in answer

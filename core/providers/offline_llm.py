@@ -33,6 +33,7 @@ CLOSEST = "I couldn't find a direct answer, but this is the closest passage in m
 MAX_WORDS = 120
 MAX_UNITS = 6
 MAX_LIST = 10
+PARAGRAPH_WORDS = 80
 
 _STOPWORDS = frozenset("""
 a about above after again against all also am an and any are aren't as at be because been
@@ -48,6 +49,7 @@ those through to too under until up upon us very want was wasn't way we we'd we'
 we've were weren't what what's whats when when's where where's whether which while who who's
 whom whose why why's will with won't would wouldn't yes yet you you'd you'll you're you've
 your yours yourself yourselves hi hello hey thanks thank ok okay explain describe give show
+take takes bring make makes go goes going use using see find look come put anything something
 """.split())
 
 _ABBREVIATIONS = frozenset(
@@ -187,6 +189,15 @@ def passage_units(source: Source) -> list[Unit]:
 # ---------------------------------------------------------------- scoring
 
 
+def match(term: str, words: frozenset) -> float:
+    """1 for the same stem; 0.8 when one word starts the other (photo / photography)."""
+    if term in words:
+        return 1.0
+    if len(term) >= 4 and any(w.startswith(term) or (len(w) >= 4 and term.startswith(w)) for w in words):
+        return 0.8
+    return 0.0
+
+
 def score_units(question: str, units: list[Unit]) -> list[str]:
     """Score every unit in place; returns the question's terms."""
     query = list(dict.fromkeys(terms(question)))
@@ -195,16 +206,18 @@ def score_units(question: str, units: list[Unit]) -> list[str]:
         unit.head = frozenset(terms(unit.heading)) - unit.body
     if not query:
         return query
+    body = {id(u): {t: match(t, u.body) for t in query} for u in units}
+    head = {id(u): {t: match(t, u.head) for t in query} for u in units}
     n = len(units)
-    df = {t: sum(1 for u in units if t in u.body or t in u.head) for t in query}
+    df = {t: sum(1 for u in units if body[id(u)][t] or head[id(u)][t]) for t in query}
     present = [math.log(1 + n / df[t]) for t in query if df[t]]
     rare = max(present, default=1.0)
     weight = {t: math.log(1 + n / df[t]) if df[t] else rare for t in query}
     total = sum(weight.values())
     intents = [pattern for asks, pattern in _INTENTS if asks.search(question)]
     for unit in units:
-        in_body = sum(weight[t] for t in query if t in unit.body)
-        in_head = sum(weight[t] for t in query if t in unit.head)
+        in_body = sum(weight[t] * body[id(unit)][t] for t in query)
+        in_head = sum(weight[t] * head[id(unit)][t] for t in query if not body[id(unit)][t])
         unit.body_coverage = in_body / total
         unit.coverage = (in_body + 0.7 * in_head) / total
         bonus = 0.15 if any(p.search(unit.text) for p in intents) else 0.0
@@ -217,9 +230,8 @@ def score_units(question: str, units: list[Unit]) -> list[str]:
 
 
 def is_relevant(best: Unit) -> bool:
-    if best.coverage <= 0:
-        return False
-    return best.coverage >= 0.3 or best.source.score >= 0.4
+    """The best unit matches most of the question, or part of it in a passage that is close in meaning."""
+    return best.coverage >= 0.5 or (best.coverage >= 0.3 and best.source.score >= 0.35)
 
 
 # ---------------------------------------------------------------- selection
@@ -253,6 +265,8 @@ def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]]) -> list[U
         if unit is best or _close_to(unit, best):
             if take(unit):
                 _add_context(unit, by_source[unit.source.n], take)
+        if unit is best and _section_answers(best):
+            _add_paragraph(best, by_source[best.source.n], take)
     return sorted(chosen.values(), key=lambda u: (_source_rank(ranked, u.source.n), u.pos))
 
 
@@ -262,7 +276,22 @@ def _close_to(unit: Unit, best: Unit) -> bool:
         return False
     if unit.source.n == best.source.n:
         return unit.coverage > 0 and unit.score >= 0.7 * best.score
-    return unit.coverage >= 0.5 and unit.score >= 0.85 * best.score
+    close_in_meaning = unit.source.score >= 0.3 or unit.coverage >= 0.8
+    return close_in_meaning and unit.coverage >= 0.5 and unit.score >= 0.85 * best.score
+
+
+def _section_answers(best: Unit) -> bool:
+    """The heading, more than the sentence itself, matches the question ("Creating a clone")."""
+    return best.kind == "sentence" and best.body_coverage < 0.6 and best.coverage - best.body_coverage >= 0.2
+
+
+def _add_paragraph(best: Unit, siblings: list[Unit], take) -> None:
+    words = len(best.text.split())
+    for unit in siblings[best.pos + 1:]:
+        words += len(unit.text.split())
+        if unit.block != best.block or words > PARAGRAPH_WORDS:
+            break
+        take(unit)
 
 
 def _add_context(unit: Unit, siblings: list[Unit], take) -> None:
