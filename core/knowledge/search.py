@@ -15,10 +15,10 @@ import numpy as np
 from sqlalchemy import func
 from sqlmodel import select
 
-from core.models import Clone, Document
-from core.providers.base import Source
 from core.errors import InvalidInput
 from core.knowledge.store import DIM, META, vectors_of
+from core.models import Clone, Document
+from core.providers.base import Source
 from core.providers.remote import embedder_for
 
 log = logging.getLogger(__name__)

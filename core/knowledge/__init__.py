@@ -1,0 +1,1 @@
+"""Knowledge: extract -> chunk -> embed -> store (LanceDB) -> hybrid search, with a background worker."""
