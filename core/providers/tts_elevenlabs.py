@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from core.config import setting
 from core.providers import net
 from core.providers.remote import Remote
 from core.providers.speech import TTS, AudioChunk, Tuning, Voice, pcm_chunks, register_tts, split_sentences
@@ -21,7 +20,7 @@ def elevenlabs_client(adapter: Remote):
     """An SDK client with the adapter's key, base URL (Settings or ELEVENLABS_BASE_URL) and timeouts."""
     from elevenlabs.client import ElevenLabs
 
-    url = adapter.base_url() or setting("ELEVENLABS_BASE_URL") or DEFAULT_URL
+    url = adapter.base_url() or DEFAULT_URL
     return ElevenLabs(api_key=adapter.api_key(), base_url=url, timeout=adapter.policy.read)
 
 
