@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from time import perf_counter
 from typing import Iterator, Sequence, Union
@@ -19,7 +19,7 @@ from core.conversations import DEFAULT_TITLE, append_message, get_thread, thread
 from core.errors import InvalidInput, StudioError
 from core.models import Clone, Conversation, Message, utcnow
 from core.prompts import DEFAULTS, LAYERS, active_prompts, render_layers
-from core.providers.base import ChatRequest, Delta, Source, Usage
+from core.providers.base import LLM, ChatRequest, Delta, Source, Usage
 from core.providers.registry import get_llm
 
 log = logging.getLogger(__name__)
@@ -154,11 +154,11 @@ def _within_budget(turns: list[dict], budget: int) -> list[dict]:
 class Plan:
     """Everything needed to call the model for one turn."""
 
+    llm: LLM
     provider: str
     model: str
     request: ChatRequest
     sources: list[Source]
-    prompt_versions: dict = field(default_factory=dict)
 
 
 def plan_request(clone: Clone, layers: dict, question: str, sources: Sequence[Source],
@@ -184,11 +184,11 @@ def plan_request(clone: Clone, layers: dict, question: str, sources: Sequence[So
                 {"role": "user", "content": user}]
     request = ChatRequest(messages=messages, model=model, question=question, sources=sources,
                           temperature=clone.temperature, max_tokens=clone.max_tokens)
-    return Plan(llm_name, model, request, sources)
+    return Plan(llm, llm_name, model, request, sources)
 
 
 def stream_plan(plan: Plan) -> Iterator[Token | Usage]:
-    for event in get_llm(plan.provider).stream(plan.request):
+    for event in plan.llm.stream(plan.request):
         if isinstance(event, Delta):
             if event.text:
                 yield Token(event.text)
