@@ -187,7 +187,7 @@ def process_document(runtime, document_id: str, stop: threading.Event | None = N
             raise NotFound("This document no longer exists; it may have been deleted.")
         clone = session.get(Clone, document.clone_id)
     path = stored_file(runtime, document)
-    if document.status != "processing" or not (claims.held(path) or claims.claim(path)):
+    if document.status != "processing" or clone is None or not (claims.held(path) or claims.claim(path)):
         return document
     try:
         return _index(runtime, document, clone, path, stop)
