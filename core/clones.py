@@ -110,6 +110,10 @@ def find_clone(session: Session, ref: str, owner_id: str = LOCAL_OWNER) -> Clone
         clone = session.exec(owned.where(condition)).first()
         if clone is not None:
             return clone
+    similar = [name for name in session.exec(select(Clone.name).where(Clone.owner_id == owner_id)).all()
+               if ref and ref.lower() in name.lower()]
+    if len(similar) == 1:
+        raise NotFound(f"There is no clone called '{ref}'; did you mean '{similar[0]}'?")
     raise NotFound(f"There is no clone called '{ref}'; check the name or create it first.")
 
 

@@ -56,8 +56,10 @@ def test_find_by_id_slug_or_name(runtime):
     with runtime.session() as session:
         for ref in (clone.id, "heron-guide", "heron guide", "  HERON   GUIDE "):
             assert find_clone(session, ref).id == clone.id
-        with pytest.raises(NotFound, match="no clone called 'Nobody'"):
+        with pytest.raises(NotFound, match="no clone called 'Nobody'; check the name"):
             find_clone(session, "Nobody")
+        with pytest.raises(NotFound, match="did you mean 'Heron Guide'"):
+            find_clone(session, "heron")
 
 
 def test_list_puts_favourites_first_then_by_name(runtime):
