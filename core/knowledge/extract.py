@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 import subprocess
 import sys
@@ -45,10 +46,9 @@ def clean_filename(name: str) -> str:
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
     if base in ("", ".", ".."):
         return "document"
-    if len(base) > 200:
-        stem, dot, ext = base.rpartition(".")
-        base = (stem[: 190] + dot + ext[:9]) if dot and len(ext) < 10 else base[:200]
-    return base
+    stem, ext = os.path.splitext(base)
+    ext = ext[:10]
+    return stem[: 200 - len(ext)] + ext
 
 
 def _megabytes(size: int) -> str:

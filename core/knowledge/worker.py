@@ -11,6 +11,8 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from core.knowledge.ingest import process_document, release_claim
+
 log = logging.getLogger(__name__)
 
 WORKERS = 2
@@ -26,8 +28,6 @@ class IngestWorker:
 
     def submit(self, document_id: str) -> None:
         """Queue a document (already claimed by this process); a repeat while queued is ignored."""
-        from core.knowledge.ingest import release_claim
-
         with self._idle:
             if self._stop.is_set():
                 release_claim(self._runtime, document_id)
@@ -36,8 +36,6 @@ class IngestWorker:
                 self._jobs[document_id] = self._pool.submit(self._run, document_id)
 
     def _run(self, document_id: str) -> None:
-        from core.knowledge.ingest import process_document
-
         try:
             process_document(self._runtime, document_id, stop=self._stop)
         except Exception:
@@ -63,8 +61,6 @@ class IngestWorker:
         return True
 
     def shutdown(self) -> None:
-        from core.knowledge.ingest import release_claim
-
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
         with self._idle:
