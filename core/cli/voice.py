@@ -1,7 +1,6 @@
 """`python -m core speak|transcribe|voices`: a clone's voice from the command line."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from core import voices
