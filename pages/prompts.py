@@ -26,6 +26,11 @@ LAYER_HELP = {
 }
 DIFF_COLOURS = {"changed": "#fff4ce", "added": "#dcf5e3", "removed": "#fde2e1", "equal": ""}
 ACTIVE, DRAFT = "active", "draft"
+TABS = {
+    "edit": ":material/edit: Editor", "history": ":material/history: History & diff",
+    "play": ":material/compare_arrows: Playground", "sets": ":material/quiz: Question sets",
+    "runs": ":material/science: A/B runs",
+}
 
 runtime = get_runtime()
 clone = state.require_clone(runtime)
@@ -49,19 +54,30 @@ def fail(error: StudioError) -> None:
 
 def load_base(layer: str) -> None:
     """The "Start from" choice changed: put that version's text in the editor."""
-    rows = {row.version: row for row in versions_of(layer)}
-    st.session_state[key(layer, "draft")] = rows[st.session_state[key(layer, "base")]].content
+    base = st.session_state[key(layer, "base-input")]
+    content = {row.version: row.content for row in versions_of(layer)}[base]
+    st.session_state[key(layer, "base")] = base
+    st.session_state[key(layer, "draft")] = st.session_state[key(layer, "draft-input")] = content
+
+
+def keep_draft(layer: str) -> None:
+    st.session_state[key(layer, "draft")] = st.session_state[key(layer, "draft-input")]
 
 
 def ensure_draft(layer: str, rows: list) -> None:
-    numbers = [row.version for row in rows]
-    if st.session_state.get(key(layer, "base")) not in numbers:
+    """The draft and its base live outside the widgets, so they survive switching tabs and layers."""
+    if st.session_state.get(key(layer, "base")) not in [row.version for row in rows]:
         active = next(row for row in rows if row.active)
         st.session_state[key(layer, "base")] = active.version
         st.session_state[key(layer, "draft")] = active.content
+        st.session_state.pop(key(layer, "draft-input"), None)
+        st.session_state.pop(key(layer, "base-input"), None)
+    st.session_state.setdefault(key(layer, "base-input"), st.session_state[key(layer, "base")])
+    st.session_state.setdefault(key(layer, "draft-input"), st.session_state[key(layer, "draft")])
 
 
 def save_draft(layer: str, activate: bool) -> None:
+    keep_draft(layer)
     message = st.session_state.get(key(layer, "message"), "")
     try:
         with runtime.session() as session:
@@ -70,7 +86,7 @@ def save_draft(layer: str, activate: bool) -> None:
     except StudioError as error:
         fail(error)
         return
-    st.session_state[key(layer, "base")] = row.version
+    st.session_state[key(layer, "base")] = st.session_state[key(layer, "base-input")] = row.version
     st.session_state[key(layer, "message")] = ""
     state.flash(f"Saved {LAYER_LABELS[layer]} v{row.version}" + (" and made it active." if activate else "."))
 
@@ -91,11 +107,11 @@ def available_variables(layer: str) -> None:
 
 
 def editor(layer: str, rows: list) -> None:
-    ensure_draft(layer, rows)
     labels = {row.version: f"v{row.version}" + (" (active)" if row.active else "") + f" · {row.message}" for row in rows}
-    st.selectbox("Start from", list(labels), format_func=labels.__getitem__, key=key(layer, "base"),
+    st.selectbox("Start from", list(labels), format_func=labels.__getitem__, key=key(layer, "base-input"),
                  on_change=load_base, args=(layer,), help="The version your edit is based on (its parent).")
-    text = st.text_area(f"{LAYER_LABELS[layer]} prompt", key=key(layer, "draft"), height=300, help=LAYER_HELP[layer])
+    text = st.text_area(f"{LAYER_LABELS[layer]} prompt", key=key(layer, "draft-input"), height=300,
+                        help=LAYER_HELP[layer], on_change=keep_draft, args=(layer,))
     variable_check(layer, text)
     available_variables(layer)
     message, save, save_active = st.columns([4, 1, 1], vertical_alignment="bottom")
@@ -184,7 +200,9 @@ def side_by_side(diff, a: int, b: int) -> None:
 
     st.dataframe(frame.style.apply(colour, axis=1), hide_index=True, width="stretch", key=key("diff-table"),
                  column_config={"#": st.column_config.NumberColumn(width="small"),
-                                "# ": st.column_config.NumberColumn(width="small")})
+                                "# ": st.column_config.NumberColumn(width="small"),
+                                f"v{a}": st.column_config.TextColumn(width="large"),
+                                f"v{b}": st.column_config.TextColumn(width="large")})
 
 
 def diff_panel(layer: str, rows: list) -> None:
@@ -410,11 +428,13 @@ def result_card(run, result) -> None:
 # ---------------------------------------------------------------- layout
 
 clone_header(clone, "Shape how this clone thinks and speaks: versioned prompt layers, compared side by side.")
-state.show_flashes()
+with st.container():  # one slot, so the elements below keep their place whether or not a message shows
+    state.show_flashes()
 
 layer = st.segmented_control("Layer", LAYERS, default="system", format_func=LAYER_LABELS.__getitem__,
                              key=key("layer"), required=True) or "system"
 rows = versions_of(layer)
+ensure_draft(layer, rows)
 with runtime.session() as session:
     active_rows = active_prompts(session, clone.id)
 counts = token_counts({name: row.content for name, row in active_rows.items()})
@@ -422,22 +442,24 @@ st.caption("Active versions: " + " · ".join(
     f"{LAYER_LABELS[name]} v{active_rows[name].version} ({plural(counts[name], 'token')})" for name in LAYERS
 ))
 
-edit, past, play, suites, runs_tab = st.tabs([
-    ":material/edit: Editor", ":material/history: History & diff", ":material/compare_arrows: Playground",
-    ":material/quiz: Question sets", ":material/science: A/B runs",
-])
-with edit:
-    editor(layer, rows)
-    variables_panel()
-    template_panel()
-with past:
-    history_panel(layer, rows)
-    st.subheader("Diff", anchor=False)
-    diff_panel(layer, rows)
-with play:
-    playground(layer, rows)
-with suites:
-    question_sets_panel()
-with runs_tab:
-    start_run(layer, rows)
-    run_view()
+edit, past, play, suites, runs = st.tabs(list(TABS.values()), key="prompts.tab", on_change="rerun")
+if edit.open:
+    with edit:
+        editor(layer, rows)
+        variables_panel()
+        template_panel()
+if past.open:
+    with past:
+        history_panel(layer, rows)
+        st.subheader("Diff", anchor=False)
+        diff_panel(layer, rows)
+if play.open:
+    with play:
+        playground(layer, rows)
+if suites.open:
+    with suites:
+        question_sets_panel()
+if runs.open:
+    with runs:
+        start_run(layer, rows)
+        run_view()

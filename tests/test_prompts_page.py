@@ -15,7 +15,7 @@ from core.question_sets import list_question_sets
 from tests.studio_app import app, no_exception, studio_runtime, texts  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
-# The studio's pages under one navigation, wherever streamlit_app.py lists them.
+# Until streamlit_app.py lists the Prompts and New clone pages, they run under this navigation.
 NAVIGATION = """
 import streamlit as st
 
@@ -23,6 +23,11 @@ st.set_page_config(page_title="Clone Studio", layout="wide")
 names = ("clones", "knowledge", "chat", "prompts", "new_clone")
 st.navigation([st.Page(f"pages/{name}.py", default=name == "clones") for name in names]).run()
 """
+TABS = {
+    "edit": ":material/edit: Editor", "history": ":material/history: History & diff",
+    "play": ":material/compare_arrows: Playground", "sets": ":material/quiz: Question sets",
+    "runs": ":material/science: A/B runs",
+}
 NOTES = (
     "# Lighthouse log\n\nThe Skerry Point keeper winds the clockwork every four hours. "
     "The lamp uses a first-order Fresnel lens made in 1874.\n\n"
@@ -30,15 +35,23 @@ NOTES = (
 )
 
 
-@pytest.fixture
-def open_page(app, tmp_path):  # noqa: F811 (the fixture clears the cached runtime)
-    folder = tmp_path / "app"
+def app_script(folder: Path) -> Path:
+    """The studio's entry point, or (while it does not list these pages yet) one that does."""
+    real = ROOT / "streamlit_app.py"
+    if all(f"pages/{name}.py" in real.read_text() for name in ("prompts", "new_clone")):
+        return real
     folder.mkdir()
     (folder / "pages").symlink_to(ROOT / "pages")
     (folder / "streamlit_app.py").write_text(NAVIGATION)
+    return folder / "streamlit_app.py"
+
+
+@pytest.fixture
+def open_page(app, tmp_path):  # noqa: F811 (the fixture clears the cached runtime)
+    script = app_script(tmp_path / "app")
 
     def run(page: str, query: dict | None = None) -> AppTest:
-        at = AppTest.from_file(str(folder / "streamlit_app.py"), default_timeout=120)
+        at = AppTest.from_file(str(script), default_timeout=120)
         at.query_params.update(query or {})
         at.run()
         at.switch_page(page).run()
@@ -46,6 +59,14 @@ def open_page(app, tmp_path):  # noqa: F811 (the fixture clears the cached runti
         return at
 
     return run
+
+
+def open_tab(at, name):
+    """Switch the page's tabs (they track the open one, and only the open one runs)."""
+    at.session_state["prompts.tab"] = TABS[name]
+    at.run()
+    no_exception(at)
+    return at
 
 
 def labelled(elements, label):
@@ -82,6 +103,7 @@ def test_save_a_version_diff_it_and_activate_it(open_page, studio_runtime, keepe
         (newest, oldest) = history(session, keeper.id, "system")
         assert (newest.version, newest.parent_version, newest.message, newest.active) == (2, 1, "One sentence", False)
 
+    open_tab(at, "history")
     side_by_side = at.dataframe[-1].value
     assert list(side_by_side.columns) == ["#", "v1", "# ", "v2"]
     assert "Answer in one short sentence." in set(side_by_side["v2"])
@@ -118,7 +140,7 @@ def test_rag_layer_refuses_a_missing_sources_slot(open_page, studio_runtime, kee
 def test_playground_streams_two_variants_on_the_same_sources(open_page, studio_runtime, keeper):  # noqa: F811
     with studio_runtime.session() as session:
         save_version(session, keeper.id, "system", "You are {{ clone_name }}, brief.", "brief")
-    at = open_page("pages/prompts.py", {"clone": keeper.id})
+    at = open_tab(open_page("pages/prompts.py", {"clone": keeper.id}), "play")
     picks = [s for s in at.selectbox if s.label == "Variant B"]
     picks[0].set_value(2).run()
     labelled(at.text_input, "Question").set_value("When is paraffin delivered?")  # a form: sent on submit
@@ -132,7 +154,7 @@ def test_playground_streams_two_variants_on_the_same_sources(open_page, studio_r
 
 
 def test_question_set_then_ab_run_with_a_verdict(open_page, studio_runtime, keeper):  # noqa: F811
-    at = open_page("pages/prompts.py", {"clone": keeper.id})
+    at = open_tab(open_page("pages/prompts.py", {"clone": keeper.id}), "sets")
     labelled(at.text_input, "Name").set_value("Facts")
     labelled(at.text_area, "Questions, one per line").set_value("When is paraffin delivered?\nWhat lens is used?")
     click(at, "Save question set")
@@ -141,6 +163,7 @@ def test_question_set_then_ab_run_with_a_verdict(open_page, studio_runtime, keep
         (suite,) = list_question_sets(session, keeper.id)
         assert suite.questions == ["When is paraffin delivered?", "What lens is used?"]
 
+    open_tab(at, "runs")
     click(at, "Run A/B")
     assert "The A/B run is complete" in texts(at)
     with studio_runtime.session() as session:
@@ -152,3 +175,18 @@ def test_question_set_then_ab_run_with_a_verdict(open_page, studio_runtime, keep
         assert [r.winner for r in run_results(session, run.id)] == ["a", None]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["A wins"] == "1" and metrics["Undecided"] == "1"
+
+
+def test_an_unsaved_draft_survives_tabs_and_runs_in_the_playground(open_page, studio_runtime, keeper):  # noqa: F811
+    at = open_page("pages/prompts.py", {"clone": keeper.id})
+    draft = "You are {{ clone_name }}. Reply like a ship's log."
+    labelled(at.text_area, "System prompt").set_value(draft).run()
+    open_tab(at, "play")
+    labelled(at.selectbox, "Variant B").set_value("draft").run()
+    labelled(at.text_input, "Question").set_value("What lens does the lamp use?")
+    click(at, "Compare")
+    assert "B: Draft in the editor" in texts(at) and texts(at).count("Fresnel") >= 2
+    open_tab(at, "edit")
+    assert labelled(at.text_area, "System prompt").value == draft
+    with studio_runtime.session() as session:
+        assert [r.version for r in history(session, keeper.id, "system")] == [1]
