@@ -46,8 +46,16 @@ def _stream(runtime, clone_id, question, thread_id, options) -> int:
     if finished.citations:
         print("\nSources:")
         for citation in finished.citations:
-            page = f", page {citation['page']}" if citation["page"] else ""
-            mark = "cited" if citation["cited"] else "retrieved"
-            print(f"  [{citation['n']}] {citation['document']}{page} ({mark}, score {citation['score']:.2f})")
+            print(_source_line(citation))
     print(f"\nThread: {message.conversation_id}")
     return 1 if message.status == "error" else 0
+
+
+def _source_line(citation: dict) -> str:
+    page = f", page {citation['page']}" if citation["page"] else ""
+    line = f"  [{citation['n']}] {citation['document']}{page} (score {citation['score']:.2f}"
+    if not citation["cited"]:
+        return line + ")"
+    text = " ".join(part for part in citation["text"].splitlines() if part.strip() and not part.startswith("#"))
+    quote = text if len(text) <= 100 else text[:100].rsplit(" ", 1)[0] + "…"
+    return f"{line}, cited)\n      \"{quote}\""
