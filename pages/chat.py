@@ -6,6 +6,7 @@ from core.conversations import delete_thread, list_threads, rename_thread, threa
 from core.errors import StudioError
 from studio import state
 from studio.components import clone_header, is_offline, message_bubble
+from studio.provider_picker import offline_fallback
 from studio.runtime import get_runtime
 from studio.text import escape_md
 from studio.turn import StreamedTurn
@@ -84,15 +85,23 @@ def conversation() -> None:
         return
     with runtime.session() as session:
         messages = thread_messages(session, thread.id)
-    for message in messages:
-        message_bubble(message, avatar=clone.avatar)
+    for i, message in enumerate(messages):
+        retry = i == len(messages) - 1 and i > 0 and failed_in_the_cloud(message)
+        message_bubble(message, avatar=clone.avatar, show_error=not retry)
+        if retry and offline_fallback(message, key=f"offline-{message.id}"):
+            answer(messages[i - 1].content, provider="offline")
 
 
-def answer(question: str) -> None:
+def failed_in_the_cloud(message) -> bool:
+    return message.role == "assistant" and message.status in ("error", "partial") and not is_offline(message.provider or "offline")
+
+
+def answer(question: str, provider: str | None = None) -> None:
     with st.chat_message("user"):
         st.markdown(escape_md(question))
     with st.chat_message("assistant", avatar=clone.avatar):
-        turn = StreamedTurn(ask(runtime, clone.id, question, thread_id=thread.id if thread else None))
+        events = ask(runtime, clone.id, question, thread_id=thread.id if thread else None, provider=provider)
+        turn = StreamedTurn(events)
         try:
             st.write_stream(turn.text())
         except StudioError as error:

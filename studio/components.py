@@ -61,7 +61,7 @@ def clone_card_body(clone, documents: int, chats: int, last_used) -> None:
     st.caption(card_stats(documents, chats, last_used))
 
 
-def message_bubble(message: Message, avatar: str | None = None) -> None:
+def message_bubble(message: Message, avatar: str | None = None, show_error: bool = True) -> None:
     """One chat message: the text, then for answers the citations, inspector and caption."""
     with st.chat_message(message.role, avatar=avatar if message.role == "assistant" else None):
         if message.content:
@@ -70,11 +70,16 @@ def message_bubble(message: Message, avatar: str | None = None) -> None:
             )
         if message.role != "assistant":
             return
-        if message.status == "partial":
-            st.warning("The answer was cut off before it finished; ask again to get all of it.", icon=":material/warning:")
-        if message.status == "error":
+        if message.status == "partial" and show_error:
+            st.warning(_cut_off(message), icon=":material/warning:")
+        if message.status == "error" and show_error:
             st.error(escape_md(message.error or "The answer failed; ask again."), icon=":material/error:")
         answer_details(message.citations or [], message)
+
+
+def _cut_off(message: Message) -> str:
+    reason = f" ({escape_md(message.error)})" if message.error else ""
+    return f"The answer was cut off before it finished{reason}; ask again to get all of it."
 
 
 def answer_details(citations: list[dict], message: Message | None) -> None:

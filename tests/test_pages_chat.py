@@ -1,9 +1,10 @@
 """The Chat page through AppTest: a cited, streamed answer; threads; the URL carries clone and thread."""
 from __future__ import annotations
 
-from core.clones import create_clone
+from core.clones import create_clone, update_clone
 from core.conversations import list_threads, thread_messages
 from core.knowledge.ingest import ingest_now
+from studio.state import PAGE_CHAT
 from tests.studio_app import app, button, no_exception, studio_runtime, texts  # noqa: F401
 
 NOTES = (
@@ -16,7 +17,7 @@ NOTES = (
 def chat_page(app, runtime):
     clone = create_clone(runtime, "Keeper", "Keeps the lighthouse log.")
     ingest_now(runtime, clone.id, "lighthouse.md", NOTES.encode())
-    return clone, app("pages/chat.py", query={"clone": clone.id})
+    return clone, app(PAGE_CHAT, query={"clone": clone.id})
 
 
 def ask(at, question):
@@ -50,7 +51,7 @@ def test_threads_persist_and_the_url_reopens_them(app, studio_runtime):
     ask(at, "What lens does the lamp use?")
     thread_id = at.query_params["thread"]
 
-    reloaded = app("pages/chat.py", query={"clone": clone.id, "thread": thread_id})
+    reloaded = app(PAGE_CHAT, query={"clone": clone.id, "thread": thread_id})
     no_exception(reloaded)
     assert "What lens does the lamp use?" in texts(reloaded)
     assert "Fresnel" in texts(reloaded)
@@ -86,7 +87,7 @@ def test_a_thread_of_another_clone_in_the_url_is_ignored(app, studio_runtime):
     clone, at = chat_page(app, studio_runtime)
     ask(at, "What lens does the lamp use?")
     other = create_clone(studio_runtime, "Stranger")
-    at = app("pages/chat.py", query={"clone": other.id, "thread": at.query_params["thread"]})
+    at = app(PAGE_CHAT, query={"clone": other.id, "thread": at.query_params["thread"]})
     no_exception(at)
     assert "thread" not in at.query_params
     assert "Fresnel" not in texts(at)
@@ -95,7 +96,7 @@ def test_a_thread_of_another_clone_in_the_url_is_ignored(app, studio_runtime):
 def test_the_demo_clone_answers_its_first_question_with_a_citation(app):
     from core.demo import FIRST_QUESTION
 
-    at = app("pages/chat.py")
+    at = app(PAGE_CHAT)
     ask(at, FIRST_QUESTION)
     (inspector,) = at.dataframe
     assert inspector.value["Cited"].any()
@@ -109,3 +110,23 @@ def threads(runtime, clone_id):
 def thread_messages_of(runtime, thread_id):
     with runtime.session() as session:
         return thread_messages(session, thread_id)
+
+
+def test_a_cloud_failure_offers_to_answer_offline_in_one_click(app, studio_runtime, monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    clone, _ = chat_page(app, studio_runtime)
+    update_clone(studio_runtime, clone.id, llm_provider="openai", llm_model="gpt-4o-mini")
+    at = app(PAGE_CHAT, query={"clone": clone.id})
+    assert "Offline mode" not in texts(at)
+    ask(at, "When is paraffin delivered?")
+    (failed,) = [m for m in thread_messages_of(studio_runtime, at.query_params["thread"]) if m.role == "assistant"]
+    assert failed.status == "error" and failed.provider == "openai"
+    assert texts(at).count(failed.error) == 1  # said once, next to the offer
+
+    button(at, "Answer offline instead").click().run()
+    no_exception(at)
+    answers = [m for m in thread_messages_of(studio_runtime, at.query_params["thread"]) if m.role == "assistant"]
+    assert [(m.status, m.provider) for m in answers] == [("error", "openai"), ("complete", "offline")]
+    assert "first Monday" in texts(at)
+    assert not [b for b in at.button if b.label == "Answer offline instead"]
