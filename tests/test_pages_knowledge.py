@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from core.clones import create_clone
 from core.knowledge.ingest import ingest_now, list_documents
+from studio.state import PAGE_KNOWLEDGE
 from tests.studio_app import app, button, no_exception, studio_runtime, texts, unescape  # noqa: F401
 
 VOLCANO = (
@@ -14,7 +15,7 @@ ORCHARD = "The orchard has forty-two pear trees. Pruning happens in late Februar
 
 def knowledge_page(app, runtime, name="Vera"):
     clone = create_clone(runtime, name, "Keeps field notes.")
-    return clone, app("pages/knowledge.py", query={"clone": clone.id})
+    return clone, app(PAGE_KNOWLEDGE, query={"clone": clone.id})
 
 
 def wait_and_rerun(at, runtime):
@@ -49,6 +50,20 @@ def test_upload_several_files_refused_ones_say_why_others_go_in(app, studio_runt
     assert "Ready" in page and "Processing" not in page
 
 
+def test_a_file_that_fails_processing_shows_the_reason_and_others_stay(app, studio_runtime):
+    clone, at = knowledge_page(app, studio_runtime)
+    ingest_now(studio_runtime, clone.id, "orchard.txt", ORCHARD.encode())
+    broken = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(range(256)) * 8
+    at.file_uploader[0].set_value(("broken.pdf", broken, "application/pdf"))
+    button(at, "Add to knowledge").click().run()
+    wait_and_rerun(at, studio_runtime)
+    documents = {d.filename: d for d in list_documents(studio_runtime, clone.id)}
+    assert documents["broken.pdf"].status == "failed" and documents["orchard.txt"].status == "ready"
+    page = texts(at)
+    assert documents["broken.pdf"].error in page
+    assert "1 failed" in page and "Failed" in page
+
+
 def test_paste_text_becomes_a_document(app, studio_runtime):
     clone, at = knowledge_page(app, studio_runtime)
     paste_title = [t for t in at.text_input if t.label == "Title"][0]
@@ -65,7 +80,7 @@ def test_paste_text_becomes_a_document(app, studio_runtime):
 def test_delete_a_document_after_confirming(app, studio_runtime):
     clone, _ = knowledge_page(app, studio_runtime)
     document = ingest_now(studio_runtime, clone.id, "orchard.txt", ORCHARD.encode())
-    at = app("pages/knowledge.py", query={"clone": clone.id})
+    at = app(PAGE_KNOWLEDGE, query={"clone": clone.id})
     at.button(key=f"delete-{document.id}").click().run()
     assert "Delete **orchard.txt**" in texts(at)
     button(at, "Cancel").click().run()
@@ -82,7 +97,7 @@ def test_search_shows_what_retrieval_returns_with_scores(app, studio_runtime):
     clone, _ = knowledge_page(app, studio_runtime)
     ingest_now(studio_runtime, clone.id, "volcano.md", VOLCANO.encode())
     ingest_now(studio_runtime, clone.id, "orchard.txt", ORCHARD.encode())
-    at = app("pages/knowledge.py", query={"clone": clone.id})
+    at = app(PAGE_KNOWLEDGE, query={"clone": clone.id})
     [t for t in at.text_input if t.label == "Question"][0].input("Why is the crater lake green?").run()
     no_exception(at)
     (table,) = at.dataframe
@@ -93,7 +108,7 @@ def test_search_shows_what_retrieval_returns_with_scores(app, studio_runtime):
 
 
 def test_the_demo_clone_lists_its_ready_documents(app):
-    at = app("pages/knowledge.py")
+    at = app(PAGE_KNOWLEDGE)
     no_exception(at)
     page = texts(at)
     assert "Processing" not in page and "Failed" not in page
