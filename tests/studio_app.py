@@ -61,4 +61,4 @@ def texts(at: AppTest) -> str:
 
 
 def unescape(markdown: str) -> str:
-    return re.sub(r"\\([^\w\s])", r"\1", markdown)
+    return re.sub(r"\\([^\sA-Za-z0-9])", r"\1", markdown)

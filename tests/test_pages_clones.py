@@ -4,9 +4,10 @@ from __future__ import annotations
 from core.clones import clone_cards, create_clone, find_clone, list_clones
 from core.demo import NAME as DEMO_NAME
 from core.prompts import active_prompts
+from studio.state import PAGE_CHAT, PAGE_CLONES, PAGE_KNOWLEDGE
 from tests.studio_app import app, button, no_exception, studio_runtime, texts  # noqa: F401
 
-PAGES = ("pages/clones.py", "pages/knowledge.py", "pages/chat.py")
+PAGES = (PAGE_CLONES, PAGE_KNOWLEDGE, PAGE_CHAT)
 
 
 def test_every_page_renders_with_the_demo_clone(app):
@@ -112,7 +113,7 @@ def test_card_buttons_open_chat_and_knowledge_with_the_clone_selected(app, studi
     assert at.chat_input  # on the chat page
     assert "Grace" in texts(at)
 
-    at.switch_page("pages/clones.py").run()
+    at.switch_page(PAGE_CLONES).run()
     at.button(key=f"knowledge-{other.id}").click().run()
     assert at.query_params["clone"] == other.id
     assert at.file_uploader
@@ -120,11 +121,11 @@ def test_card_buttons_open_chat_and_knowledge_with_the_clone_selected(app, studi
 
 def test_the_sidebar_selector_switches_clone_everywhere(app, studio_runtime):
     other = create_clone(studio_runtime, "Grace")
-    at = app("pages/chat.py")
+    at = app(PAGE_CHAT)
     at.sidebar.selectbox[0].select(other.id).run()
     no_exception(at)
     assert at.query_params["clone"] == other.id
-    at.switch_page("pages/knowledge.py").run()
+    at.switch_page(PAGE_KNOWLEDGE).run()
     assert at.query_params["clone"] == other.id
     assert "Grace" in texts(at)
 
