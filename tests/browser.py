@@ -154,6 +154,16 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+@contextmanager
+def screenshot_on_failure(page, name: str) -> Iterator[None]:
+    """If the block fails, leave /tmp/clone-studio-<name>-failure.png behind to look at."""
+    try:
+        yield
+    except BaseException:
+        screenshot(page, f"{name}-failure")
+        raise
+
+
 @pytest.fixture
 def studio(tmp_path, settings) -> Iterator[Studio]:
     """A running studio on a fresh data directory (and a fresh PostgreSQL database when DATABASE_URL is set)."""

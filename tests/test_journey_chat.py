@@ -7,7 +7,7 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from tests.browser import browser, new_page, screenshot, studio, wait_idle  # noqa: F401
+from tests.browser import browser, new_page, screenshot, screenshot_on_failure, studio, wait_idle  # noqa: F401
 
 PAGE_ONE = [
     "The Marlow Hill Observatory",
@@ -41,54 +41,53 @@ def test_create_upload_ask_and_see_the_page_cited(studio, browser, tmp_path):
     pdf = tmp_path / "observatory.pdf"
     observatory_pdf(pdf)
     page = new_page(browser, studio.url)
+    with screenshot_on_failure(page, "journey-chat"):
+        # The studio opens on the Clones gallery with the demo clone.
+        page.get_by_text("Ada, the Studio Guide").first.wait_for()
+        screenshot(page, "clones")
 
-    # The studio opens on the Clones gallery with the demo clone.
-    page.get_by_text("Ada, the Studio Guide").first.wait_for()
-    screenshot(page, "clones")
+        # Create a clone.
+        streamlit_button(page, "New clone").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Name").fill("Stella, the astronomer")
+        dialog.get_by_label("Description").fill("Knows the Marlow Hill Observatory inside out.")
+        screenshot(page, "new-clone-dialog")
+        streamlit_button(dialog, "Create clone").click()
+        page.get_by_text("Stella, the astronomer is ready").wait_for()
+        wait_idle(page)
 
-    # Create a clone.
-    streamlit_button(page, "New clone").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Name").fill("Stella, the astronomer")
-    dialog.get_by_label("Description").fill("Knows the Marlow Hill Observatory inside out.")
-    screenshot(page, "new-clone-dialog")
-    streamlit_button(dialog, "Create clone").click()
-    page.get_by_text("Stella, the astronomer is ready").wait_for()
-    wait_idle(page)
+        # Give it knowledge: upload the PDF and wait until it is ready.
+        clone_id = re.search(r"clone=(\w+)", page.url).group(1)  # the new clone is the selected one
+        page.locator(f".st-key-knowledge-{clone_id} button").click()
+        page.wait_for_url(re.compile(r"/knowledge\?clone="))
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(pdf))
+        page.get_by_text("observatory.pdf").first.wait_for()
+        streamlit_button(page, "Add to knowledge").click()
+        page.get_by_text(re.compile(r"\d+ chunks? · 2 pages")).wait_for(timeout=120_000)  # shown once ready
+        wait_idle(page)
+        screenshot(page, "knowledge")
 
-    # Give it knowledge: upload the PDF and wait until it is ready.
-    card = page.locator('[data-testid="stVerticalBlock"]').filter(
-        has=page.get_by_text("Stella, the astronomer", exact=True)
-    ).filter(has=streamlit_button(page, "Knowledge")).last
-    streamlit_button(card, "Knowledge").click()
-    page.wait_for_url(re.compile(r"/knowledge\?clone="))
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(pdf))
-    page.get_by_text("observatory.pdf").first.wait_for()
-    streamlit_button(page, "Add to knowledge").click()
-    page.get_by_text(re.compile(r"\d+ chunks? · 2 pages")).wait_for(timeout=120_000)  # shown once ready
-    wait_idle(page)
-    screenshot(page, "knowledge")
+        # Chat from the sidebar: the selected clone follows.
+        page.get_by_role("link", name="Chat").click()
+        page.wait_for_url(re.compile(r"/chat\?clone="))
+        page.get_by_text("Hi, I'm Stella, the astronomer").wait_for()
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.fill("How wide is the telescope mirror?")
+        box.press("Enter")
 
-    # Chat from the sidebar: the selected clone follows.
-    page.get_by_role("link", name="Chat").click()
-    page.wait_for_url(re.compile(r"/chat\?clone="))
-    page.get_by_text("Hi, I'm Stella, the astronomer").wait_for()
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill("How wide is the telescope mirror?")
-    box.press("Enter")
+        page.get_by_text("3.2 metres").first.wait_for(timeout=120_000)
+        citation = page.get_by_text(re.compile(r"observatory\.pdf.*· page 2"))
+        citation.first.wait_for()
+        page.wait_for_url(re.compile(r"thread="))
+        wait_idle(page)
+        page.get_by_text(re.compile(r"^Inspector")).click()
+        page.get_by_test_id("stDataFrame").first.wait_for()
+        page.get_by_text(re.compile(r"prompts s1 · r1 · u1")).wait_for()
+        screenshot(page, "chat")
 
-    page.get_by_text("3.2 metres").first.wait_for(timeout=120_000)
-    citation = page.get_by_text(re.compile(r"observatory\.pdf.*· page 2"))
-    citation.first.wait_for()
-    page.wait_for_url(re.compile(r"thread="))
-    wait_idle(page)
-    page.get_by_text(re.compile(r"^Inspector")).click()
-    page.get_by_text(re.compile(r"prompts s1 · r1 · u1")).wait_for()
-    screenshot(page, "chat")
-
-    # A reload lands on the same clone and thread.
-    url = page.url
-    page.reload()
-    wait_idle(page)
-    page.get_by_text(re.compile(r"observatory\.pdf.*· page 2")).first.wait_for()
-    assert page.url == url
+        # A reload lands on the same clone and thread.
+        url = page.url
+        page.reload()
+        wait_idle(page)
+        page.get_by_text(re.compile(r"observatory\.pdf.*· page 2")).first.wait_for()
+        assert page.url == url
