@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.clones import create_clone, list_clones
 from core.knowledge.ingest import ingest_now
 from core.runtime import open_runtime
 
@@ -32,7 +33,7 @@ def _one_plain_line(done: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_clones_create_list_and_delete(cli):
+def test_clones_create_list_and_delete(cli, settings):
     created = cli("clones", "create", "Marta", "--description", "The bakery's guide.")
     assert created.returncode == 0, created.stderr
     assert "Created clone 'Marta'" in created.stdout
@@ -50,17 +51,18 @@ def test_clones_create_list_and_delete(cli):
 
     deleted = cli("clones", "delete", "MARTA")
     assert deleted.returncode == 0 and "Deleted clone 'Marta'" in deleted.stdout
-    assert json.loads(cli("clones", "list", "--json").stdout) == []
+    runtime = open_runtime(settings, seed_demo=False)
+    try:
+        with runtime.session() as session:
+            assert list_clones(session) == []
+    finally:
+        runtime.close()
 
 
 def test_ask_json_shape_and_thread_continuation(cli, settings):
-    assert cli("clones", "create", "Marta").returncode == 0
     runtime = open_runtime(settings, seed_demo=False)
     try:
-        from core.clones import find_clone
-
-        with runtime.session() as session:
-            clone = find_clone(session, "Marta")
+        clone = create_clone(runtime, "Marta")
         ingest_now(runtime, clone.id, "bakery.md", b"# Hours\n\nThe bakery is open from 7:00 to 18:00, Tuesday to Friday.")
     finally:
         runtime.close()
