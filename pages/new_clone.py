@@ -87,7 +87,9 @@ def preview_dialog(template_id: str) -> None:
         st.dataframe(pd.DataFrame({"Variable": list(template.variables), "Default": list(template.variables.values())}),
                      hide_index=True, width="stretch")
     prompt_tabs(preview(template, "Your clone"))
-    st.button("Use this template", key="preview-use", type="primary", on_click=use_template, args=(template.id,))
+    if st.button("Use this template", key="preview-use", type="primary"):
+        use_template(template.id)
+        st.rerun()  # closes the dialog
 
 
 def prompt_tabs(rendered: dict) -> None:
@@ -221,7 +223,7 @@ def review_step() -> None:
         facts.update({"Temperature": str(data["settings"]["temperature"]),
                       "Longest answer": f"{data['settings']['max_tokens']} tokens",
                       "Sources per answer": str(data["settings"]["top_k"])})
-    st.dataframe(pd.DataFrame({"": list(facts), "Value": list(facts.values())}), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame({"Setting": list(facts), "Value": list(facts.values())}), hide_index=True, width="stretch")
     if template:
         st.markdown("**The prompts your clone will start with**")
         try:

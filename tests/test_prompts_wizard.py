@@ -34,7 +34,7 @@ def test_create_from_a_template_with_search_preview_and_variables(open_page, stu
     click(at, "Next: review")
     assert any("memories of Rose" in code.value for code in at.code)
     facts = at.dataframe[0].value
-    assert dict(zip(facts[""], facts["Value"]))["Template"] == "Family Memory Keeper"
+    assert dict(zip(facts["Setting"], facts["Value"]))["Template"] == "Family Memory Keeper"
 
     click(at, "Create clone")
     with studio_runtime.session() as session:
