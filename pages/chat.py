@@ -37,7 +37,7 @@ def thread_list() -> None:
 
 
 def thread_menu() -> None:
-    with st.popover("Chat", icon=":material/more_horiz:", disabled=thread is None):
+    with st.popover("This chat", icon=":material/more_horiz:", disabled=thread is None):
         if thread is None:
             return
         with st.form("rename-thread", border=False):

@@ -14,10 +14,9 @@ from studio.uploads import add_pasted, add_uploads
 
 REFRESH_SECONDS = 1.5
 LIST_HEIGHT = 440
-_REFUSED = "knowledge.refused"
-
 runtime = get_runtime()
 clone = state.require_clone(runtime)
+refused_key = f"knowledge.refused.{clone.id}"  # files this clone refused on the last try
 
 
 def add_panel() -> None:
@@ -29,19 +28,26 @@ def add_panel() -> None:
             help=f"Up to {runtime.settings.max_upload_mb} MB each. Drop several at once.",
         )
         if st.form_submit_button("Add to knowledge", type="primary", icon=":material/add:"):
-            outcomes = add_uploads(runtime, clone.id, [(f.name, f.getvalue()) for f in files or []])
-            st.session_state[_REFUSED] = [o for o in outcomes if not o.accepted]
-            if accepted := [o for o in outcomes if o.accepted]:
-                st.toast(f"Added {plural(len(accepted), 'file')}; processing now.", icon=":material/hourglass_top:")
+            upload_files(files or [])
     with paste, st.form("paste-form", clear_on_submit=True, border=False):
         title = st.text_input("Title", placeholder="e.g. Meeting notes, 3 March")
         text = st.text_area("Text", height=180, placeholder="Paste the text this clone should know.")
         if st.form_submit_button("Add text", type="primary", icon=":material/add:"):
             outcome = add_pasted(runtime, clone.id, title, text)
-            st.session_state[_REFUSED] = [] if outcome.accepted else [outcome]
-    for outcome in st.session_state.get(_REFUSED, []):
+            st.session_state[refused_key] = [] if outcome.accepted else [outcome]
+    for outcome in st.session_state.get(refused_key, []):
         named = outcome.filename in outcome.message
         st.error(("" if named else f"**{escape_md(outcome.filename)}**: ") + escape_md(outcome.message), icon=":material/block:")
+
+
+def upload_files(files) -> None:
+    if not files:
+        st.warning("Choose one or more files first, then add them.", icon=":material/upload_file:")
+        return
+    outcomes = add_uploads(runtime, clone.id, [(f.name, f.getvalue()) for f in files])
+    st.session_state[refused_key] = [o for o in outcomes if not o.accepted]
+    if accepted := [o for o in outcomes if o.accepted]:
+        st.toast(f"Added {plural(len(accepted), 'file')}; processing now.", icon=":material/hourglass_top:")
 
 
 def documents_panel() -> None:

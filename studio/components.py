@@ -3,6 +3,7 @@ escaped Markdown or plain text: never raw HTML."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable
 
 import pandas as pd
@@ -20,7 +21,9 @@ STATUS = {
 }
 
 
+@lru_cache(maxsize=None)
 def is_offline(provider: str) -> bool:
+    """Whether answers from this provider are the offline, extractive kind (unknown names: no)."""
     try:
         return bool(get_llm(provider).offline)
     except StudioError:

@@ -36,9 +36,9 @@ def _match(clones: list[Clone], ref: str | None) -> Clone | None:
     return next((c for c in clones if ref in (c.id, c.slug)), None)
 
 
-def current_clone(runtime: Runtime) -> Clone | None:
+def current_clone(runtime: Runtime, clones: list[Clone] | None = None) -> Clone | None:
     """The clone named in the URL, else the one last selected in this session, else the first."""
-    clones = all_clones(runtime)
+    clones = all_clones(runtime) if clones is None else clones
     if not clones:
         _forget()
         return None
@@ -94,10 +94,10 @@ def select_thread(thread_id: str | None) -> None:
 
 def clone_picker(runtime: Runtime) -> Clone | None:
     """The sidebar selector every page shares; returns the selected clone (None: no clones yet)."""
-    clone = current_clone(runtime)
+    clones = all_clones(runtime)
+    clone = current_clone(runtime, clones)
     if clone is None:
         return None
-    clones = all_clones(runtime)
     labels = {c.id: f"{c.avatar} {c.name}" for c in clones}
     st.session_state[_PICKER_KEY] = clone.id
     st.sidebar.selectbox(
