@@ -27,6 +27,8 @@ def ask_command(runtime, args) -> int:
     if args.json:
         result = answer(runtime, clone.id, question, args.thread, **options)
         print_json(result)
+        if result["error"]:
+            print(f"error: {result['error']}", file=sys.stderr)
         return 0 if result["status"] != "error" else 1
     return _stream(runtime, clone.id, question, args.thread, options)
 
