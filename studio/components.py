@@ -140,18 +140,21 @@ def sources_table(sources: list[dict], show_cited: bool = False) -> None:
         {
             "#": [s.get("n") for s in sources],
             "Document": [s.get("document", "") for s in sources],
-            "Page": [s.get("page") for s in sources],
+            "Page": pd.array([s.get("page") for s in sources], dtype="Int64"),
             "Score": [float(s.get("score") or 0.0) for s in sources],
             **({"Cited": [bool(s.get("cited")) for s in sources]} if show_cited else {}),
             "Passage": [passage(s.get("text", "")) for s in sources],
         }
     )
     st.dataframe(
-        frame, hide_index=True, width="stretch",
+        frame, hide_index=True, width="stretch", placeholder="–",
         column_config={
             "#": st.column_config.NumberColumn(width="small"),
             "Page": st.column_config.NumberColumn(width="small"),
-            "Score": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0, width="small"),
+            "Score": st.column_config.ProgressColumn(
+                format="%.3f", min_value=0.0, max_value=1.0, width="small",
+                help="Relevance to the question (0 to 1). Rows are in retrieval order: meaning and keywords combined.",
+            ),
             "Cited": st.column_config.CheckboxColumn(width="small"),
             "Passage": st.column_config.TextColumn(width="large"),
         },
