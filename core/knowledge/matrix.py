@@ -22,10 +22,22 @@ class CloneMatrix:
     vectors: np.ndarray  # (n, dim) float32, unit length
     meta: pa.Table  # id, document_id, chunk_index, text, page, heading; same row order
     loaded_ms: float = 0.0
+    positions: dict[str, int] = field(default_factory=dict)  # chunk id -> row
+
+    def __post_init__(self) -> None:
+        if not self.positions and self.meta.num_rows:
+            self.positions = {chunk_id: row for row, chunk_id in enumerate(self.meta["id"].to_pylist())}
 
     @property
     def nbytes(self) -> int:
-        return self.vectors.nbytes + self.meta.nbytes
+        return self.vectors.nbytes + self.meta.nbytes + 100 * len(self.positions)
+
+    def records(self, rows: np.ndarray) -> list[dict]:
+        return self.meta.take(rows).to_pylist() if len(rows) else []
+
+    def rows_of(self, chunk_ids: list[str]) -> np.ndarray:
+        """Rows of the given chunks, in order; chunks not in this matrix are skipped."""
+        return np.array([self.positions[i] for i in chunk_ids if i in self.positions], dtype=np.int64)
 
     def top(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Row positions of the `n` most similar chunks, best first, and their cosine similarity."""

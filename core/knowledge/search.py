@@ -60,10 +60,10 @@ def ready_files(runtime, clone_id: str) -> dict[str, str]:
         return dict(session.exec(statement).all())
 
 
-def _fulltext(runtime, clone_id: str, query: str, limit: int):
+def _fulltext(runtime, clone_id: str, query: str, limit: int, ids_only: bool):
     started = perf_counter()
     try:
-        rows = runtime.store.fulltext(clone_id, query, limit)
+        rows = runtime.store.fulltext(clone_id, query, limit, ids_only=ids_only)
     except (OSError, RuntimeError, ValueError):
         log.warning("Full-text search failed for %r; using vector search alone.", query, exc_info=True)
         rows = None
@@ -79,18 +79,28 @@ def _scored(table, query_vector: np.ndarray, files: dict[str, str]) -> list[_Hit
     return [_Hit(record, float(c)) for record, c in zip(records, cosines) if record["document_id"] in files]
 
 
-def _vector_hits(runtime, clone: Clone, query_vector: np.ndarray, limit: int):
-    """Exact search over the clone's cached matrix; a clone too large for the cache is searched
-    in LanceDB instead (still exact: a flat scan behind the clone_id prefilter)."""
-    fingerprint = _fingerprint(runtime, clone.id)
-    if (fingerprint[2] or 0) * DIM * 4 > runtime.store.matrices.budget_bytes:
+def _vector_leg(runtime, clone: Clone, fingerprint: tuple, query_vector: np.ndarray, limit: int):
+    """(hits, ready files, matrix): exact search over the clone's cached matrix, or for a clone
+    too large for the cache (matrix None), LanceDB's flat scan behind the clone_id prefilter."""
+    if not _fits(runtime, fingerprint):
         files = ready_files(runtime, clone.id)
         hits = _scored(runtime.store.nearest(clone.id, query_vector, limit), query_vector, files)
-        return sorted(hits, key=lambda hit: -hit.cosine), files
+        return sorted(hits, key=lambda hit: -hit.cosine), files, None
     matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
     rows, scores = matrix.top(query_vector, limit)
-    records = matrix.meta.take(rows).to_pylist() if len(rows) else []
-    return [_Hit(record, float(score)) for record, score in zip(records, scores)], matrix.files
+    return [_Hit(r, float(c)) for r, c in zip(matrix.records(rows), scores)], matrix.files, matrix
+
+
+def _fulltext_leg(table, query_vector: np.ndarray, files: dict[str, str], matrix) -> list[_Hit]:
+    """Full-text matches as hits; with a matrix, their text and vectors come from memory."""
+    if matrix is None or table is None or not table.num_rows:
+        return _scored(table, query_vector, files)
+    rows = matrix.rows_of(table["id"].to_pylist())
+    return [_Hit(r, float(c)) for r, c in zip(matrix.records(rows), matrix.vectors[rows] @ query_vector)]
+
+
+def _fits(runtime, fingerprint: tuple) -> bool:
+    return (fingerprint[2] or 0) * DIM * 4 <= runtime.store.matrices.budget_bytes
 
 
 def _fuse(*rankings: list[_Hit]) -> list[_Hit]:
@@ -135,13 +145,18 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     if not query:
         return Retrieval([], timings)
     candidates = max(4 * k, MIN_CANDIDATES)
-    pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, candidates) if hybrid else None
+    fingerprint = _fingerprint(runtime, clone.id)
+    pending = None
+    if hybrid:
+        ids_only = _fits(runtime, fingerprint)
+        pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, candidates, ids_only)
     query_vector = _timed(timings, "embed", _query_vector, runtime, clone, query)
-    vector_hits, files = _timed(timings, "vector", _vector_hits, runtime, clone, query_vector, candidates)
+    vector_hits, files, matrix = _timed(timings, "vector", _vector_leg, runtime, clone, fingerprint, query_vector,
+                                        candidates)
     ranked = vector_hits
     if pending is not None:
         table, timings["fulltext"] = pending.result()
-        ranked = _timed(timings, "fuse", lambda: _fuse(vector_hits, _scored(table, query_vector, files)))
+        ranked = _timed(timings, "fuse", lambda: _fuse(vector_hits, _fulltext_leg(table, query_vector, files, matrix)))
     if clone.min_score:
         ranked = [hit for hit in ranked if hit.cosine >= clone.min_score]
     sources = [_source(n, hit, files) for n, hit in enumerate(ranked[:k], 1)]

@@ -128,12 +128,13 @@ class ChunkStore:
         rows = self.table.search().where(f"document_id = {_literal(document_id)}").select(META).limit(None).to_arrow()
         return rows.sort_by("chunk_index")
 
-    def fulltext(self, clone_id: str, query: str, limit: int) -> pa.Table:
-        """Best BM25 matches inside the clone, with vectors (to score them) and `_score`."""
+    def fulltext(self, clone_id: str, query: str, limit: int, ids_only: bool = False) -> pa.Table:
+        """Best BM25 matches inside the clone, best first: ids and `_score`, plus the other
+        columns and the vectors (to score them) unless `ids_only`."""
         return (
             self.table.search(query, query_type="fts", fts_columns="text")
             .where(f"clone_id = {_literal(clone_id)}", prefilter=True)
-            .select([*META, "vector", "_score"])
+            .select(["id", "_score"] if ids_only else [*META, "vector", "_score"])
             .limit(limit)
             .to_arrow()
         )
@@ -160,6 +161,7 @@ class ChunkStore:
             names = files()
             rows = self.clone_rows(clone_id)
             rows = rows.filter(pc.is_in(rows["document_id"], value_set=pa.array(list(names), pa.string())))
-            return CloneMatrix(fingerprint, names, vectors_of(rows), rows.select(META), (time.perf_counter() - started) * 1000)
+            meta = rows.select(META).combine_chunks()  # one chunk per column: take() stays O(k)
+            return CloneMatrix(fingerprint, names, vectors_of(rows), meta, (time.perf_counter() - started) * 1000)
 
         return self.matrices.get(clone_id, fingerprint, load)
