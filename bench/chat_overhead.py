@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -136,6 +137,7 @@ def main() -> None:
         runs = [one_turn(runtime, clone.id, thread_id, QUESTIONS[i % len(QUESTIONS)]) for i in range(args.turns)]
     finally:
         runtime.close()
+        shutil.rmtree(home, ignore_errors=True)
 
     first = [r["first_token"] for r in runs]
     print(f"time to first token over {len(runs)} turns: p50 {pct(first, 50):.1f} ms, p95 {pct(first, 95):.1f} ms "
