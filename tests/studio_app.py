@@ -5,6 +5,7 @@ fresh place; the cached runtime is cleared before and after each test so no test
 """
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Callable
@@ -16,6 +17,17 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "streamlit_app.py"
 TIMEOUT = 120
+
+
+def registered_pages() -> list[str]:
+    """Every page file streamlit_app.py puts in the navigation (st.Page("…")), in order."""
+    tree = ast.parse(APP.read_text())
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page"
+        and node.args and isinstance(node.args[0], ast.Constant)
+    ]
 
 
 def open_app(page: str | None = None, query: dict | None = None) -> AppTest:

@@ -1,13 +1,17 @@
 """The Clones page and the pages' shared frame, through AppTest on the real app and core."""
 from __future__ import annotations
 
-from core.clones import clone_cards, create_clone, find_clone, list_clones
+from core.clones import clone_cards, create_clone, delete_clone, find_clone, list_clones
 from core.demo import NAME as DEMO_NAME
 from core.prompts import active_prompts
 from studio.state import PAGE_CHAT, PAGE_CLONES, PAGE_KNOWLEDGE
-from tests.studio_app import app, button, no_exception, studio_runtime, texts  # noqa: F401
+from tests.studio_app import app, button, no_exception, registered_pages, studio_runtime, texts  # noqa: F401
 
-PAGES = (PAGE_CLONES, PAGE_KNOWLEDGE, PAGE_CHAT)
+PAGES = registered_pages()  # every page in the navigation, including ones added later
+
+
+def test_the_navigation_lists_the_studio_pages_with_clones_first():
+    assert PAGES[:3] == [PAGE_CLONES, PAGE_KNOWLEDGE, PAGE_CHAT]
 
 
 def test_every_page_renders_with_the_demo_clone(app):
@@ -18,6 +22,8 @@ def test_every_page_renders_with_the_demo_clone(app):
     for page in PAGES:
         at.switch_page(page).run()
         no_exception(at)
+    for page in (PAGE_CLONES, PAGE_KNOWLEDGE, PAGE_CHAT):  # the selected clone follows across pages
+        at.switch_page(page).run()
         assert at.query_params["clone"] == demo_id
         assert at.sidebar.selectbox[0].value == demo_id
 
@@ -25,8 +31,6 @@ def test_every_page_renders_with_the_demo_clone(app):
 def test_every_page_renders_an_empty_studio(app, studio_runtime):
     with studio_runtime.session() as session:
         demo = find_clone(session, DEMO_NAME)
-    from core.clones import delete_clone
-
     delete_clone(studio_runtime, demo.id)
     at = app()
     no_exception(at)
@@ -35,9 +39,11 @@ def test_every_page_renders_an_empty_studio(app, studio_runtime):
     for page in PAGES[1:]:
         at.switch_page(page).run()
         no_exception(at)
+        assert "clone" not in at.query_params
+    for page in (PAGE_KNOWLEDGE, PAGE_CHAT):
+        at.switch_page(page).run()
         assert "No clones yet" in texts(at)
         assert not at.chat_input and not at.file_uploader
-        assert "clone" not in at.query_params
 
 
 def test_create_a_clone_through_the_dialog(app, studio_runtime):
