@@ -251,6 +251,9 @@ def add_version(
     author: str = LOCAL_OWNER, parent: int | None = None, activate: bool = False,
 ) -> PromptVersion:
     """Stage version N+1 (no validation, no commit): for callers that save several layers in one transaction."""
+    # Serialise saves to one clone where the database can (PostgreSQL row lock); SQLite serialises
+    # writers itself and a clash on the unique (clone, layer, version) is retried by save_version.
+    session.execute(select(Clone.id).where(Clone.id == clone.id).with_for_update())
     row = PromptVersion(
         owner_id=clone.owner_id, clone_id=clone.id, layer=layer, version=_next_version(session, clone.id, layer),
         content=content, message=message.strip(), author=author or LOCAL_OWNER, parent_version=parent,
