@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from core.bundles import import_bundle
 from core.clones import create_clone, list_clones
 from core.errors import StudioError
 from core.lifecycle import create_from_template, duplicate_clone, unique_name
@@ -56,8 +57,10 @@ def method_step() -> None:
          "Prompts page.", "customise"),
         ("duplicate", ":material/content_copy: Duplicate a clone", "Copy an existing clone's prompts with their "
          "history, settings and question sets; its knowledge too, if you like.", "source"),
+        ("import", ":material/upload_file: Import a bundle", "Recreate a clone from a bundle file exported from a "
+         "studio: prompts with history, settings, question sets and files.", "source"),
     )
-    for column, (method, title, text, step) in zip(st.columns(3), choices):
+    for column, (method, title, text, step) in zip(st.columns(len(choices)), choices):
         with column.container(border=True, height="stretch"):
             st.markdown(f"#### {title}")
             st.caption(text)
@@ -140,6 +143,26 @@ def duplicate_step() -> None:
             name = unique_name(session, next(c.name for c in clones if c.id == source))
         goto("customise", source_id=source, name=name, knowledge=False)
         st.rerun()
+
+
+def import_step() -> None:
+    with st.form("import-form", border=False):
+        upload = st.file_uploader("Clone bundle (.zip)", type=["zip"], max_upload_size=runtime.settings.max_upload_mb,
+                                  help="A file made with Export on the Prompts page or `python -m core clones export`.")
+        submitted = st.form_submit_button("Import clone", type="primary", icon=":material/upload_file:")
+    if not submitted:
+        return
+    if upload is None:
+        st.error("Choose a bundle file first.", icon=":material/error:")
+        return
+    try:
+        clone = import_bundle(runtime, upload.getvalue(), wait=False)
+    except StudioError as error:
+        st.error(escape_md(str(error)), icon=":material/error:")
+        return
+    restart()
+    state.flash(f"Imported {clone.name}; its files are being indexed again.")
+    state.go(state.PAGE_KNOWLEDGE, clone.id)
 
 
 # ---------------------------------------------------------------- step 3: customise
@@ -267,6 +290,8 @@ if step == "method":
     method_step()
 elif step == "source" and data.get("method") == "duplicate":
     duplicate_step()
+elif step == "source" and data.get("method") == "import":
+    import_step()
 elif step == "source":
     template_step()
 elif step == "customise":

@@ -5,6 +5,7 @@ import streamlit as st
 from core.ab import (
     WINNERS, compare, get_run, list_runs, make_variant, mark_winner, run_ab, run_results, run_totals, tally,
 )
+from core.bundles import bundle_filename, export_bundle
 from core.errors import StudioError
 from core.prompts import (
     BUILTIN_NAMES, LAYER_LABELS, LAYERS, SLOTS, activate_version, active_prompts, diff_versions, history,
@@ -427,7 +428,14 @@ def result_card(run, result) -> None:
 
 # ---------------------------------------------------------------- layout
 
-clone_header(clone, "Shape how this clone thinks and speaks: versioned prompt layers, compared side by side.")
+head, export = st.columns([5, 1], vertical_alignment="bottom")
+with head:
+    clone_header(clone, "Shape how this clone thinks and speaks: versioned prompt layers, compared side by side.")
+export.download_button(
+    "Export clone", data=lambda: export_bundle(runtime, clone.id), file_name=bundle_filename(clone),
+    mime="application/zip", on_click="ignore", icon=":material/download:", width="stretch",
+    help="One file with this clone's settings, every prompt version, question sets and original files.",
+)
 with st.container():  # one slot, so the elements below keep their place whether or not a message shows
     state.show_flashes()
 

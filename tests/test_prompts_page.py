@@ -91,6 +91,7 @@ def keeper(studio_runtime):  # noqa: F811
 def test_save_a_version_diff_it_and_activate_it(open_page, studio_runtime, keeper):  # noqa: F811
     at = open_page("pages/prompts.py", {"clone": keeper.id})
     assert "Active versions: System v1" in texts(at)
+    assert at.download_button[0].label == "Export clone"
     editor = labelled(at.text_area, "System prompt")
     assert editor.value.startswith("You are {{ clone_name }}.")
 

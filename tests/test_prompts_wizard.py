@@ -1,6 +1,7 @@
 """The New clone wizard through AppTest: from a template, by duplicating, from scratch."""
 from __future__ import annotations
 
+from core.bundles import export_bundle
 from core.clones import create_clone, find_clone
 from core.prompts import active_prompts, active_versions, history_records, save_version
 from core.template_library import get_template
@@ -92,3 +93,24 @@ def test_back_and_start_over(open_page):  # noqa: F811
     by_key(at, "method-scratch")
     click(at, "Start over")
     assert at.button(key="method-template")
+
+
+def test_import_a_bundle_and_refuse_a_foreign_file(open_page, studio_runtime):  # noqa: F811
+    source = create_clone(studio_runtime, "Vega", "Knows the sky.")
+    with studio_runtime.session() as session:
+        save_version(session, source.id, "system", "You are {{ clone_name }}, stargazer.", "stars", activate=True)
+    data = export_bundle(studio_runtime, source.id)
+
+    at = open_page("pages/new_clone.py")
+    by_key(at, "method-import")
+    at.file_uploader[0].set_value(("notes.zip", b"PK not really", "application/zip"))
+    click(at, "Import clone")
+    assert any("not a Clone Studio bundle" in e.value.replace("\\", "") for e in at.error)
+
+    at.file_uploader[0].set_value(("vega.clone.zip", data, "application/zip"))
+    click(at, "Import clone")
+    with studio_runtime.session() as session:
+        copy = find_clone(session, "Vega (2)")
+        assert copy.created_from == "import"
+        assert history_records(session, copy.id) == history_records(session, source.id)
+    assert at.query_params["clone"] == copy.id and "Imported Vega (2)" in texts(at)
