@@ -113,8 +113,11 @@ def get_template(template_id: str, session: Session | None = None, owner_id: str
 
 
 def merged_variables(template: Template, current: dict | None = None, overrides: dict | None = None) -> dict[str, str]:
-    """Template defaults, then values the clone already has, then the user's choices."""
-    return check_variable_names({**template.variables, **(current or {}), **(overrides or {})})
+    """Template defaults, then values the clone already has, then the user's choices; a template variable
+    left blank keeps its default (a mental-health persona never loses its crisis line)."""
+    chosen = {k: v for k, v in {**(current or {}), **(overrides or {})}.items()
+              if k not in template.variables or str(v or "").strip()}
+    return check_variable_names({**template.variables, **chosen})
 
 
 def preview(template: Template, name: str, description: str = "", variables: dict | None = None) -> dict[str, str]:

@@ -49,6 +49,12 @@ def test_mental_health_personas_point_to_professional_and_crisis_help(template_i
     assert "Not a substitute for professional care" in template.description
 
 
+def test_a_blank_template_variable_keeps_its_default():
+    template = get_template("cbt-coach")
+    system = preview(template, "Sam", variables={"crisis_line": "  ", "focus_area": "exam nerves"})["system"]
+    assert template.variables["crisis_line"] in system and "exam nerves" in system
+
+
 def test_search_and_category_filter():
     assert {t.id for t in list_templates(category="Wellbeing")} == set(MENTAL_HEALTH)
     assert [t.id for t in list_templates(query="troubleshooting runbooks")] == ["technical-support-specialist"]
