@@ -1,7 +1,6 @@
 """`python -m core ingest --clone NAME FILE...` and `python -m core search --clone NAME [--k 5] --json QUERY`."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from core.cli import print_json
