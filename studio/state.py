@@ -15,9 +15,9 @@ from studio.text import escape_md
 
 CLONE_PARAM = "clone"
 THREAD_PARAM = "thread"
-PAGE_CLONES = "pages/clones.py"
-PAGE_KNOWLEDGE = "pages/knowledge.py"
-PAGE_CHAT = "pages/chat.py"
+PAGE_CLONES = "app_pages/clones.py"
+PAGE_KNOWLEDGE = "app_pages/knowledge.py"
+PAGE_CHAT = "app_pages/chat.py"
 
 _CLONE_KEY = "studio.clone_id"
 _THREAD_KEY = "studio.thread_id"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "core"
-FORBIDDEN = {"streamlit", "studio", "pages"}
+FORBIDDEN = {"streamlit", "studio", "app_pages"}
 
 
 def _imported_roots(path: Path) -> set[str]:

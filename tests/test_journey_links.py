@@ -13,14 +13,6 @@ from tests.browser import require_chromium
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A `pages/` folder next to streamlit_app.py switches Streamlit to its pages-directory mode "
-        "until st.navigation first runs in the process, so a deep link as the first request opens the "
-        "bare page. Fixed by renaming pages/ (e.g. to app_pages/); then remove this marker."
-    ),
-)
 def test_a_shared_chat_link_opens_on_its_thread_in_the_studio_navigation(settings, browser):
     require_chromium()
     runtime = open_runtime(settings)  # first run: the demo clone

@@ -2,54 +2,28 @@
 previous one, activate it, ask in chat and see the new version recorded on the answer."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from core.clones import create_clone
 from core.knowledge.ingest import ingest_now
 from core.runtime import open_runtime
-from tests.browser import (  # noqa: F401
-    ROOT, Studio, _stop, _wait_healthy, browser, free_port, new_page, require_chromium, screenshot, wait_idle,
-)
-from tests.test_prompts_page import NOTES, app_script
+from tests.browser import browser, new_page, require_chromium, run_studio, screenshot, wait_idle  # noqa: F401
+from tests.test_prompts_page import NOTES
 
 NEW_SYSTEM = "You are {{ clone_name }}, the lighthouse keeper.\nAnswer in one short sentence."
 
 
-@contextmanager
-def run_app(script: Path, home: Path):
-    """`streamlit run` of `script` from the repository (its .streamlit config applies) on 127.0.0.1."""
-    port = free_port()
-    log = home / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address=127.0.0.1",
-               f"--server.port={port}", "--server.headless=true", "--server.fileWatcherType=none",
-               "--browser.gatherUsageStats=false"]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "CLONE_STUDIO_HOME": str(home)},
-                                   stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-    studio = Studio(f"http://127.0.0.1:{port}", home, log, process)
-    try:
-        _wait_healthy(studio, 90)
-        yield studio
-    finally:
-        _stop(process)
-
-
 @pytest.fixture
-def keeper_studio(settings, tmp_path):
+def keeper_studio(settings):
     """The studio's pages (including Prompts) with a clone that knows a short log."""
     require_chromium()
     runtime = open_runtime(settings, seed_demo=False)
     clone = create_clone(runtime, "Keeper", "Keeps the lighthouse log.")
     ingest_now(runtime, clone.id, "lighthouse.md", NOTES.encode())
     runtime.close()
-    with run_app(app_script(tmp_path / "app"), settings.home) as studio:
+    with run_studio(settings.home) as studio:
         yield studio, clone
 
 

@@ -2,7 +2,6 @@
 playground, question sets and an A/B run with verdicts."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,15 +13,6 @@ from core.prompts import active_versions, history, save_version
 from core.question_sets import list_question_sets
 from tests.studio_app import app, no_exception, studio_runtime, texts  # noqa: F401
 
-ROOT = Path(__file__).resolve().parent.parent
-# Until streamlit_app.py lists the Prompts and New clone pages, they run under this navigation.
-NAVIGATION = """
-import streamlit as st
-
-st.set_page_config(page_title="Clone Studio", layout="wide")
-names = ("clones", "knowledge", "chat", "prompts", "new_clone")
-st.navigation([st.Page(f"pages/{name}.py", default=name == "clones") for name in names]).run()
-"""
 TABS = {
     "edit": ":material/edit: Editor", "history": ":material/history: History & diff",
     "play": ":material/compare_arrows: Playground", "sets": ":material/quiz: Question sets",
@@ -35,26 +25,10 @@ NOTES = (
 )
 
 
-def app_script(folder: Path) -> Path:
-    """The studio's entry point, or (while it does not list these pages yet) one that does."""
-    real = ROOT / "streamlit_app.py"
-    if all(f"pages/{name}.py" in real.read_text() for name in ("prompts", "new_clone")):
-        return real
-    folder.mkdir()
-    (folder / "pages").symlink_to(ROOT / "pages")
-    (folder / "streamlit_app.py").write_text(NAVIGATION)
-    return folder / "streamlit_app.py"
-
-
 @pytest.fixture
-def open_page(app, tmp_path):  # noqa: F811 (the fixture clears the cached runtime)
-    script = app_script(tmp_path / "app")
-
+def open_page(app):  # noqa: F811 (the fixture clears the cached runtime)
     def run(page: str, query: dict | None = None) -> AppTest:
-        at = AppTest.from_file(str(script), default_timeout=120)
-        at.query_params.update(query or {})
-        at.run()
-        at.switch_page(page).run()
+        at = app(page, query)
         no_exception(at)
         return at
 
@@ -89,7 +63,7 @@ def keeper(studio_runtime):  # noqa: F811
 
 
 def test_save_a_version_diff_it_and_activate_it(open_page, studio_runtime, keeper):  # noqa: F811
-    at = open_page("pages/prompts.py", {"clone": keeper.id})
+    at = open_page("app_pages/prompts.py", {"clone": keeper.id})
     assert "Active versions: System v1" in texts(at)
     assert at.download_button[0].label == "Export clone"
     editor = labelled(at.text_area, "System prompt")
@@ -121,7 +95,7 @@ def test_save_a_version_diff_it_and_activate_it(open_page, studio_runtime, keepe
 
 
 def test_a_misspelt_variable_is_named_before_saving(open_page, studio_runtime, keeper):  # noqa: F811
-    at = open_page("pages/prompts.py", {"clone": keeper.id})
+    at = open_page("app_pages/prompts.py", {"clone": keeper.id})
     labelled(at.text_area, "System prompt").set_value("You are {{ clone_nmae }}.").run()
     errors = [e.value.replace("\\", "") for e in at.error]
     assert any("'clone_nmae'" in e and "Did you mean 'clone_name'?" in e for e in errors), errors
@@ -132,7 +106,7 @@ def test_a_misspelt_variable_is_named_before_saving(open_page, studio_runtime, k
 
 
 def test_rag_layer_refuses_a_missing_sources_slot(open_page, studio_runtime, keeper):  # noqa: F811
-    at = open_page("pages/prompts.py", {"clone": keeper.id})
+    at = open_page("app_pages/prompts.py", {"clone": keeper.id})
     labelled(at.button_group, "Layer").set_value("rag").run()
     labelled(at.text_area, "RAG prompt").set_value("Use the documents.").run()
     assert any("sources" in e.value for e in at.error)
@@ -141,7 +115,7 @@ def test_rag_layer_refuses_a_missing_sources_slot(open_page, studio_runtime, kee
 def test_playground_streams_two_variants_on_the_same_sources(open_page, studio_runtime, keeper):  # noqa: F811
     with studio_runtime.session() as session:
         save_version(session, keeper.id, "system", "You are {{ clone_name }}, brief.", "brief")
-    at = open_tab(open_page("pages/prompts.py", {"clone": keeper.id}), "play")
+    at = open_tab(open_page("app_pages/prompts.py", {"clone": keeper.id}), "play")
     picks = [s for s in at.selectbox if s.label == "Variant B"]
     picks[0].set_value(2).run()
     labelled(at.text_input, "Question").set_value("When is paraffin delivered?")  # a form: sent on submit
@@ -155,7 +129,7 @@ def test_playground_streams_two_variants_on_the_same_sources(open_page, studio_r
 
 
 def test_question_set_then_ab_run_with_a_verdict(open_page, studio_runtime, keeper):  # noqa: F811
-    at = open_tab(open_page("pages/prompts.py", {"clone": keeper.id}), "sets")
+    at = open_tab(open_page("app_pages/prompts.py", {"clone": keeper.id}), "sets")
     labelled(at.text_input, "Name").set_value("Facts")
     labelled(at.text_area, "Questions, one per line").set_value("When is paraffin delivered?\nWhat lens is used?")
     click(at, "Save question set")
@@ -179,7 +153,7 @@ def test_question_set_then_ab_run_with_a_verdict(open_page, studio_runtime, keep
 
 
 def test_an_unsaved_draft_survives_tabs_and_runs_in_the_playground(open_page, studio_runtime, keeper):  # noqa: F811
-    at = open_page("pages/prompts.py", {"clone": keeper.id})
+    at = open_page("app_pages/prompts.py", {"clone": keeper.id})
     draft = "You are {{ clone_name }}. Reply like a ship's log."
     labelled(at.text_area, "System prompt").set_value(draft).run()
     open_tab(at, "play")

@@ -16,7 +16,7 @@ def by_key(at, key):
 
 
 def test_create_from_a_template_with_search_preview_and_variables(open_page, studio_runtime):  # noqa: F811
-    at = open_page("pages/new_clone.py")
+    at = open_page("app_pages/new_clone.py")
     assert "How to start" in texts(at)
     by_key(at, "method-template")
     assert "13 templates" in texts(at)
@@ -53,7 +53,7 @@ def test_duplicate_an_existing_clone(open_page, studio_runtime):  # noqa: F811
     with studio_runtime.session() as session:
         save_version(session, source.id, "system", "You are {{ clone_name }}, an astronomer.", "astronomer",
                      activate=True)
-    at = open_page("pages/new_clone.py")
+    at = open_page("app_pages/new_clone.py")
     by_key(at, "method-duplicate")
     labelled(at.selectbox, "Clone to copy").set_value(source.id).run()
     click(at, "Next")
@@ -70,7 +70,7 @@ def test_duplicate_an_existing_clone(open_page, studio_runtime):  # noqa: F811
 
 def test_from_scratch_refuses_a_taken_name_then_creates(open_page, studio_runtime):  # noqa: F811
     create_clone(studio_runtime, "Taken")
-    at = open_page("pages/new_clone.py")
+    at = open_page("app_pages/new_clone.py")
     by_key(at, "method-scratch")
     labelled(at.text_input, "Name").set_value("taken")
     click(at, "Next: review")
@@ -86,7 +86,7 @@ def test_from_scratch_refuses_a_taken_name_then_creates(open_page, studio_runtim
 
 
 def test_back_and_start_over(open_page):  # noqa: F811
-    at = open_page("pages/new_clone.py")
+    at = open_page("app_pages/new_clone.py")
     by_key(at, "method-template")
     click(at, "Back")
     assert "How to start" in texts(at) and at.button(key="method-scratch")
@@ -101,7 +101,7 @@ def test_import_a_bundle_and_refuse_a_foreign_file(open_page, studio_runtime):  
         save_version(session, source.id, "system", "You are {{ clone_name }}, stargazer.", "stars", activate=True)
     data = export_bundle(studio_runtime, source.id)
 
-    at = open_page("pages/new_clone.py")
+    at = open_page("app_pages/new_clone.py")
     by_key(at, "method-import")
     at.file_uploader[0].set_value(("notes.zip", b"PK not really", "application/zip"))
     click(at, "Import clone")

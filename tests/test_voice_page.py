@@ -11,7 +11,7 @@ from core.models import Clone, Conversation, Message
 from tests.fakes.server import Reply, Stream, fake_server  # noqa: F401
 from tests.studio_app import ROOT, TIMEOUT, app, button, no_exception, studio_runtime, texts  # noqa: F401
 
-PAGE = "pages/voice.py"
+PAGE = "app_pages/voice.py"
 KEYS = ("OPENAI_API_KEY", "SARVAM_API_KEY", "SARVAM_AI_API_KEY", "ELEVENLABS_API_KEY")
 LIBRARY = {
     "voices": [
