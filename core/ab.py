@@ -100,7 +100,10 @@ class VariantStream:
                  provider: str | None = None, model: str | None = None):
         self.runtime, self.clone, self.question, self.sources = runtime, clone, question, list(sources)
         self.variant, self.provider, self.model = variant, provider, model
-        self.result = VariantResult(provider=provider or clone.llm_provider, model=model or clone.llm_model)
+        from core.chat import resolve_model
+
+        provider, model = resolve_model(clone, provider, model)
+        self.result = VariantResult(provider=provider, model=model)
 
     def __iter__(self) -> Iterator[str]:
         from core.chat import generate

@@ -20,7 +20,10 @@ from core.errors import InvalidInput, StudioError
 from core.models import Clone, Conversation, Message, utcnow
 from core.prompts import DEFAULTS, LAYERS, active_prompts, render_layers
 from core.providers.base import LLM, ChatRequest, Delta, Source, Usage
+from core.providers.catalog import cost_usd as catalog_cost
+from core.providers.catalog import model_info
 from core.providers.registry import get_llm
+from core.providers.remote import llm_for
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +92,6 @@ def prompt_layers(session, clone: Clone, overrides: dict[str, str] | None = None
 def context_window(provider: str, model: str) -> int:
     """The model's context window from the provider catalog when it knows the model."""
     try:
-        from core.providers.catalog import model_info
-    except ImportError:
-        return DEFAULT_CONTEXT_WINDOW
-    try:
         return int(model_info(provider, model).context_window or DEFAULT_CONTEXT_WINDOW)
     except StudioError as error:  # a provider the registry does not describe
         log.debug("No context window known for %s/%s (%s); using %d", provider, model, error, DEFAULT_CONTEXT_WINDOW)
@@ -100,10 +99,6 @@ def context_window(provider: str, model: str) -> int:
 
 
 def cost_usd(provider: str, model: str, input_tokens: int, output_tokens: int) -> float:
-    try:
-        from core.providers.catalog import cost_usd as catalog_cost
-    except ImportError:
-        return 0.0
     try:
         return float(catalog_cost(provider, model, input_tokens, output_tokens))
     except StudioError as error:
@@ -161,14 +156,23 @@ class Plan:
     sources: list[Source]
 
 
-def plan_request(clone: Clone, layers: dict, question: str, sources: Sequence[Source],
+def resolve_model(clone: Clone, provider: str | None = None, model: str | None = None) -> tuple[str, str]:
+    """The provider and model a turn uses: the overrides, else the clone's settings, else the provider's default."""
+    name = provider or clone.llm_provider
+    if model:
+        return name, model
+    if name == clone.llm_provider and clone.llm_model:
+        return name, clone.llm_model
+    return name, get_llm(name).default_model
+
+
+def plan_request(runtime, clone: Clone, layers: dict, question: str, sources: Sequence[Source],
                  history: Sequence = (), provider: str | None = None, model: str | None = None) -> Plan:
     """Render the layers and fit sources and history into the model's context window."""
     from core.tokens import count_tokens
 
-    llm_name = provider or clone.llm_provider
-    llm = get_llm(llm_name)
-    model = model or (clone.llm_model if llm_name == clone.llm_provider else "") or llm.default_model
+    llm_name, model = resolve_model(clone, provider, model)
+    llm = llm_for(runtime, llm_name)
     window = context_window(llm_name, model)
     margin = max(256, window // 10)
     sources = list(sources)
@@ -201,7 +205,8 @@ def generate(runtime, clone: Clone, question: str, sources: Sequence[Source], *,
     """The model's streamed answer on the given sources; nothing is retrieved or saved."""
     with runtime.session() as session:
         layers, _ = prompt_layers(session, clone, prompts)
-    yield from stream_plan(plan_request(clone, layers, _clean_question(question), sources, history, provider, model))
+    plan = plan_request(runtime, clone, layers, _clean_question(question), sources, history, provider, model)
+    yield from stream_plan(plan)
 
 
 # ---------------------------------------------------------------- citations
@@ -292,7 +297,7 @@ class _Turn:
         search = {f"search_{key}": value for key, value in retrieval.timings_ms.items()}
         yield Retrieved(self.thread.id, self.sources, {**self.timings, **search})
         started = perf_counter()
-        plan = plan_request(self.clone, self.layers, self.question, self.sources, self.history,
+        plan = plan_request(self.runtime, self.clone, self.layers, self.question, self.sources, self.history,
                             self.provider, self.model)
         self.provider, self.model, self.sources = plan.provider, plan.model, plan.sources
         self.prompt = plan.request.messages

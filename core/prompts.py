@@ -5,6 +5,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
@@ -53,10 +54,15 @@ def builtin_variables(clone: Clone) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=256)
+def _compiled(template: str):
+    return _ENV.from_string(template)
+
+
 def render(template: str, variables: dict) -> str:
     """Render a layer in Jinja's sandbox; a missing variable raises InvalidInput naming it."""
     try:
-        return _ENV.from_string(template).render(**variables)
+        return _compiled(template).render(**variables)
     except UndefinedError as error:
         raise InvalidInput(f"The prompt uses a variable that is not defined: {error.message}.") from None
     except TemplateError as error:
