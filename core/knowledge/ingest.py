@@ -20,7 +20,7 @@ from core.errors import IngestError, NotFound, StudioError
 from core.knowledge import claims
 from core.knowledge.chunk import chunk_pages, chunk_params
 from core.knowledge.extract import EXTENSIONS, clean_filename, decode_text, detect_kind, extract_pages, normalise
-from core.knowledge.store import DIM
+from core.knowledge import DIM
 from core.models import Clone, Document, utcnow
 from core.providers.remote import embedder_for
 

@@ -21,12 +21,12 @@ import pyarrow.compute as pc
 from lancedb.index import FTS, Bitmap, BTree
 
 from core.config import setting
+from core.knowledge import DIM
 from core.knowledge.matrix import CloneMatrix, MatrixCache
 
 log = logging.getLogger(__name__)
 
 TABLE = "chunks"
-DIM = 384
 META = ["id", "document_id", "chunk_index", "text", "page", "heading"]
 SCHEMA = pa.schema([
     ("id", pa.string()),
