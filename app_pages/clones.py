@@ -1,16 +1,22 @@
-"""Clones: the gallery; create, edit and delete clones; jump to their chat or knowledge."""
+"""Clones: the gallery with search and filters; create, edit (details and settings), duplicate,
+export and delete clones; jump to their chat, knowledge or prompts."""
 import streamlit as st
 
-from core.clones import clone_cards, create_clone, delete_clone, update_clone
+from core.bundles import bundle_filename, export_bundle
+from core.clones import clone_cards, create_clone, delete_clone, get_clone, update_clone
 from core.errors import StudioError
+from core.lifecycle import clean_tags, clone_categories, duplicate_clone, filter_clones, set_favorite, unique_name
 from core.prompts import DEFAULT_SYSTEM, active_prompts, save_version
 from studio import state
-from studio.components import clone_card_body
+from studio.components import clone_card_body, clone_title
+from studio.provider_picker import embedder_switch, generation_settings, retrieval_settings, speech_settings
 from studio.runtime import get_runtime
 from studio.text import escape_md, plural
 
 AVATARS = ["🤖", "🧠", "🦉", "🧑‍🏫", "👩‍⚕️", "🧑‍💼", "🧑‍🔬", "🎨", "📚", "🧘", "💡", "🛠️", "🌱", "🦊", "👵", "🚀"]
 COLUMNS = 3
+SEARCH, CATEGORY, TAG, FAVORITES = "clones.search", "clones.category", "clones.tag", "clones.favorites"
+ANY = ""
 
 runtime = get_runtime()
 state.clone_picker(runtime)
@@ -22,50 +28,157 @@ def _system_prompt(clone_id: str) -> str:
     return row.content if row else ""
 
 
+def _fail(error: StudioError) -> None:
+    st.error(escape_md(str(error)), icon=":material/error:")
+
+
+def _done(message: str) -> None:
+    state.flash(message)
+    state.close_dialog()
+    st.rerun()
+
+
+# ---------------------------------------------------------------- dialogs
+
+
+def profile_inputs(key: str, name: str = "", description: str = "", avatar: str = "🤖", system: str = "") -> dict:
+    name = st.text_input("Name", value=name, max_chars=80, placeholder="e.g. Ada, the product mentor", key=f"{key}.name")
+    description = st.text_area(
+        "Description", value=description, height=80, placeholder="What this clone is about, in a sentence or two.",
+        key=f"{key}.description",
+    )
+    avatar = st.pills("Avatar", AVATARS + ([avatar] if avatar not in AVATARS else []), default=avatar, key=f"{key}.avatar")
+    system = st.text_area(
+        "System prompt", value=system, height=160, placeholder=DEFAULT_SYSTEM, key=f"{key}.system",
+        help="Who the clone is and how it speaks. Leave it empty for the default.",
+    )
+    return {"name": name, "description": description.strip(), "avatar": avatar or "🤖", "system": system.strip()}
+
+
 @st.dialog("New clone", width="large", on_dismiss=state.close_dialog)
 def new_clone_dialog() -> None:
-    clone_form()
+    with st.container(border=True, horizontal=True, vertical_alignment="center"):
+        with st.container():
+            st.markdown("**:material/auto_awesome: Start from a template** (recommended)")
+            st.caption("A mentor, a support agent, a CBT coach, a family-memory keeper… with prompts and settings ready to make your own.")
+        if st.button("Browse templates", icon=":material/arrow_forward:", key="new.templates"):
+            state.close_dialog()
+            st.switch_page(state.PAGE_NEW_CLONE)
+    st.markdown("**Or start from scratch**")
+    with st.form("new-clone-form", border=False):
+        profile = profile_inputs("new")
+        created = st.form_submit_button("Create clone", type="primary")
+    if created:
+        try:
+            clone = create_clone(runtime, profile["name"], profile["description"], profile["avatar"], profile["system"] or None)
+        except StudioError as error:
+            return _fail(error)
+        state.select_clone(clone.id)
+        _done(f"{clone.name} is ready. Give it some knowledge, then chat with it.")
+
+
+def classification_inputs(clone, key: str) -> dict:
+    clones = state.all_clones(runtime)
+    with runtime.session() as session:
+        categories = clone_categories(session)
+    known_tags = sorted({tag for other in clones for tag in other.tags or []} | set(clone.tags or []))
+    specialty = st.text_input("Specialty", value=clone.specialty, max_chars=120, key=f"{key}.specialty",
+                              placeholder="e.g. Early-stage startups and fundraising")
+    left, right = st.columns(2)
+    options = [ANY, *sorted(set(categories) | ({clone.category} - {ANY}))]
+    category = left.selectbox(
+        "Category", options, index=options.index(clone.category), format_func=lambda c: c or "No category",
+        accept_new_options=True, key=f"{key}.category", help="Pick one or type a new one; the gallery filters by it.",
+    )
+    tags = right.multiselect("Tags", known_tags, default=clone.tags or [], accept_new_options=True, key=f"{key}.tags",
+                             placeholder="Add tags")
+    return {"specialty": " ".join(specialty.split()), "category": " ".join((category or "").split()), "tags": clean_tags(tags)}
 
 
 @st.dialog("Edit clone", width="large", on_dismiss=state.close_dialog)
-def edit_clone_dialog(clone_id: str, name: str, description: str, avatar: str) -> None:
-    clone_form(clone_id, name, description, avatar)
-
-
-def clone_form(clone_id: str | None = None, name: str = "", description: str = "", avatar: str = "🤖") -> None:
-    current_prompt = _system_prompt(clone_id) if clone_id else ""
-    with st.form("clone-form", border=False):
-        name = st.text_input("Name", value=name, max_chars=80, placeholder="e.g. Ada, the product mentor")
-        description = st.text_area(
-            "Description", value=description, height=80, placeholder="What this clone is about, in a sentence or two."
-        )
-        avatar = st.pills("Avatar", AVATARS + ([avatar] if avatar not in AVATARS else []), default=avatar)
-        system = st.text_area(
-            "System prompt", value=current_prompt, height=160, placeholder=DEFAULT_SYSTEM,
-            help="Who the clone is and how it speaks. Leave it empty for the default.",
-        )
-        saved = st.form_submit_button("Save changes" if clone_id else "Create clone", type="primary")
-    if saved:
-        _save_clone(clone_id, name, description, avatar or "🤖", system.strip(), current_prompt.strip())
-
-
-def _save_clone(clone_id, name, description, avatar, system, current_prompt) -> None:
+def edit_clone_dialog(clone_id: str) -> None:
     try:
-        if clone_id is None:
-            clone = create_clone(runtime, name, description, avatar, system or None)
-            state.select_clone(clone.id)
-            state.flash(f"{clone.name} is ready. Give it some knowledge, then chat with it.")
-        else:
-            clone = update_clone(runtime, clone_id, name=name, description=description.strip(), avatar=avatar)
-            if system and system != current_prompt:
-                with runtime.session() as session:
-                    save_version(session, clone_id, "system", system, "Edited on the Clones page", activate=True)
-            state.flash(f"Saved {clone.name}.")
+        with runtime.session() as session:
+            clone = get_clone(session, clone_id)
     except StudioError as error:
-        st.error(escape_md(str(error)), icon=":material/error:")
-        return
-    state.close_dialog()
-    st.rerun()
+        state.flash(str(error), "error")
+        state.close_dialog()
+        st.rerun()
+    key = f"edit.{clone.id}"
+    current_prompt = _system_prompt(clone.id)
+    profile_tab, model_tab, knowledge_tab, voice_tab = st.tabs(
+        [":material/person: Profile", ":material/neurology: Model", ":material/library_books: Knowledge",
+         ":material/record_voice_over: Voice"]
+    )
+    with profile_tab:
+        profile = profile_inputs(key, clone.name, clone.description, clone.avatar, current_prompt)
+        fields = classification_inputs(clone, key)
+    with model_tab:
+        fields |= generation_settings(runtime, clone, key=f"{key}.generation")
+    with knowledge_tab:
+        fields |= retrieval_settings(clone, key=f"{key}.retrieval")
+    with voice_tab:
+        fields |= speech_settings(runtime, clone, key=f"{key}.speech")
+        voice_link(clone)
+    with knowledge_tab:
+        embeddings(clone, key)
+    if st.button("Save changes", type="primary", key=f"{key}.save"):
+        save_edits(clone.id, profile, fields, current_prompt.strip())
+
+
+def voice_link(clone) -> None:
+    st.caption(f"Voice: {escape_md(clone.tts_voice) if clone.tts_voice else 'the provider’s default'}. "
+               "Pick a voice and tune how it sounds on the Voice page.")
+    if st.button("Choose a voice", icon=":material/arrow_forward:", key=f"voice-{clone.id}"):
+        state.close_dialog()
+        state.go(state.PAGE_VOICE, clone.id)
+
+
+def embeddings(clone, key: str) -> None:
+    st.divider()
+    st.caption("The embedder turns passages into vectors for search. Switching it re-indexes this clone's "
+               "documents right away, separately from Save changes.")
+    updated = embedder_switch(runtime, clone, key=f"{key}.embedder")
+    if updated is not None:
+        st.success(f"{updated.name} now searches with its new index.", icon=":material/check_circle:")
+
+
+def save_edits(clone_id: str, profile: dict, fields: dict, current_prompt: str) -> None:
+    try:
+        clone = update_clone(runtime, clone_id, name=profile["name"], description=profile["description"],
+                             avatar=profile["avatar"], **fields)
+        if profile["system"] and profile["system"] != current_prompt:
+            with runtime.session() as session:
+                save_version(session, clone_id, "system", profile["system"], "Edited on the Clones page", activate=True)
+    except StudioError as error:
+        return _fail(error)
+    _done(f"Saved {clone.name}.")
+
+
+@st.dialog("Duplicate clone", on_dismiss=state.close_dialog)
+def duplicate_dialog(clone_id: str, name: str, documents: int) -> None:
+    st.markdown(f"Copy **{escape_md(name)}** with its prompts and their history, its settings and question sets.")
+    with runtime.session() as session:
+        suggested = unique_name(session, name)
+    copy_name = st.text_input("Name of the copy", value=suggested, max_chars=80, key=f"duplicate.{clone_id}.name")
+    knowledge = st.checkbox(
+        f"Copy its knowledge too ({plural(documents, 'document')})", disabled=not documents,
+        key=f"duplicate.{clone_id}.knowledge",
+        help="The files are added to the copy and indexed again in the background." if documents
+        else "This clone has no documents yet.",
+    )
+    confirm, cancel = st.columns(2)
+    if confirm.button("Duplicate", type="primary", icon=":material/content_copy:", width="stretch",
+                      key=f"duplicate.{clone_id}.confirm"):
+        try:
+            copy = duplicate_clone(runtime, clone_id, copy_name, knowledge=knowledge)
+        except StudioError as error:
+            return _fail(error)
+        state.select_clone(copy.id)
+        _done(f"Made {copy.name}, a copy of {name}." + (" Its documents are being indexed again." if knowledge else ""))
+    if cancel.button("Cancel", width="stretch"):
+        state.close_dialog()
+        st.rerun()
 
 
 @st.dialog("Delete clone", on_dismiss=state.close_dialog)
@@ -89,27 +202,101 @@ def delete_dialog(clone_id: str, name: str, documents: int, chats: int) -> None:
         st.rerun()
 
 
+# ---------------------------------------------------------------- gallery
+
+
+def _keep_known(key: str, options: list[str]) -> None:
+    """Forget a filter choice that no longer exists (its last clone was recategorised or deleted)."""
+    if st.session_state.get(key, ANY) not in options:
+        st.session_state[key] = ANY
+
+
+def filters(categories: list[str], tags: list[str]) -> dict:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        query = st.text_input(
+            "Search clones", key=SEARCH, type="search", live="300ms", icon=":material/search:",
+            placeholder="Search by name, specialty or tag", label_visibility="collapsed",
+        )
+        category = tag = ANY
+        if categories:
+            _keep_known(CATEGORY, [ANY, *categories])
+            category = st.selectbox("Category", [ANY, *categories], key=CATEGORY, label_visibility="collapsed",
+                                    format_func=lambda c: c or "All categories", width=220)
+        if tags:
+            _keep_known(TAG, [ANY, *tags])
+            tag = st.selectbox("Tag", [ANY, *tags], key=TAG, label_visibility="collapsed",
+                               format_func=lambda t: t or "All tags", width=180)
+        favorites = st.toggle("Favourites only", key=FAVORITES)
+    return {"query": query or "", "category": category or None, "tag": tag or None, "favorites_only": favorites}
+
+
+def clear_filters() -> None:
+    st.session_state.update({SEARCH: "", CATEGORY: ANY, TAG: ANY, FAVORITES: False})
+
+
 def gallery(cards) -> None:
     for row in range(0, len(cards), COLUMNS):
         columns = st.columns(COLUMNS)
         for column, card in zip(columns, cards[row : row + COLUMNS]):
-            with column.container(border=True):
+            with column.container(border=True, height="stretch"):
                 clone_card(card)
 
 
 def clone_card(card) -> None:
     clone = card.clone
+    with st.container(horizontal=True, vertical_alignment="top", gap="small", wrap=False):
+        clone_title(clone)
+        favorite_button(clone)
     clone_card_body(clone, card.documents, card.chats, card.last_used)
     with st.container(horizontal=True, vertical_alignment="center"):
         if st.button("Chat", key=f"chat-{clone.id}", type="primary", icon=":material/chat:"):
             state.go(state.PAGE_CHAT, clone.id)
         if st.button("Knowledge", key=f"knowledge-{clone.id}", icon=":material/library_books:"):
             state.go(state.PAGE_KNOWLEDGE, clone.id)
-        with st.popover("", icon=":material/more_vert:", type="tertiary", help="Edit or delete"):
-            if st.button("Edit", key=f"edit-{clone.id}", icon=":material/edit:", type="tertiary"):
-                state.open_dialog("edit-clone", clone_id=clone.id, name=clone.name, description=clone.description, avatar=clone.avatar)
-            if st.button("Delete", key=f"delete-{clone.id}", icon=":material/delete:", type="tertiary"):
-                state.open_dialog("delete-clone", clone_id=clone.id, name=clone.name, documents=card.documents, chats=card.chats)
+        st.space("stretch")
+        menu = f"menu-{clone.id}"
+        with st.popover("", icon=":material/more_horiz:", type="tertiary", help="More actions", key=menu,
+                        on_change="rerun"):
+            with st.container(gap="xxsmall"):
+                card_menu(card, menu)
+
+
+def favorite_button(clone) -> None:
+    if st.button(
+        "", key=f"favorite-{clone.id}", type="tertiary", icon="⭐" if clone.favorite else ":material/star:",
+        help="Remove from favourites" if clone.favorite else "Add to favourites (favourites come first)",
+    ):
+        try:
+            set_favorite(runtime, clone.id, not clone.favorite)
+        except StudioError as error:
+            state.flash(str(error), "error")
+        st.rerun()
+
+
+def card_menu(card, menu: str) -> None:
+    clone = card.clone
+    st.button("Edit and settings", key=f"edit-{clone.id}", icon=":material/edit:", type="tertiary",
+              on_click=open_from_menu, args=(menu, "edit-clone"), kwargs={"clone_id": clone.id})
+    if st.button("Prompts", key=f"prompts-{clone.id}", icon=":material/tune:", type="tertiary"):
+        state.go(state.PAGE_PROMPTS, clone.id)
+    st.button("Duplicate", key=f"duplicate-{clone.id}", icon=":material/content_copy:", type="tertiary",
+              on_click=open_from_menu, args=(menu, "duplicate-clone"),
+              kwargs={"clone_id": clone.id, "name": clone.name, "documents": card.documents})
+    st.download_button(
+        "Export", data=lambda: export_bundle(runtime, clone.id), file_name=bundle_filename(clone),
+        mime="application/zip", on_click="ignore", key=f"export-{clone.id}", icon=":material/download:",
+        type="tertiary", help=f"Download {bundle_filename(clone)}: its prompts with their history, settings, "
+        "question sets and documents, ready to import elsewhere.",
+    )
+    st.button("Delete", key=f"delete-{clone.id}", icon=":material/delete:", type="tertiary",
+              on_click=open_from_menu, args=(menu, "delete-clone"),
+              kwargs={"clone_id": clone.id, "name": clone.name, "documents": card.documents, "chats": card.chats})
+
+
+def open_from_menu(menu: str, dialog: str, **payload) -> None:
+    """Close the card's menu and open a dialog (a callback: it runs before the page draws the menu)."""
+    st.session_state[menu] = False
+    state.open_dialog(dialog, **payload)
 
 
 def empty_state() -> None:
@@ -118,6 +305,13 @@ def empty_state() -> None:
         st.caption("A clone is a persona with its own prompts and documents. Create one to get started.", text_alignment="center")
         if st.button("Create your first clone", type="primary", icon=":material/add:"):
             state.open_dialog("new-clone")
+
+
+def no_match() -> None:
+    with st.container(border=True, horizontal_alignment="center"):
+        st.markdown("### :material/search_off: No clones match", text_alignment="center")
+        st.caption("Try other words, another category or tag, or show every clone again.", text_alignment="center")
+        st.button("Clear filters", icon=":material/filter_alt_off:", on_click=clear_filters)
 
 
 head, action = st.columns([4, 1], vertical_alignment="bottom")
@@ -129,8 +323,19 @@ state.show_flashes()
 
 with runtime.session() as session:
     cards = clone_cards(session)
+    categories = clone_categories(session)
 if cards:
-    gallery(cards)
+    chosen = filters(categories, sorted({tag for card in cards for tag in card.clone.tags or []}))
+    with runtime.session() as session:
+        shown = [clone.id for clone in filter_clones(session, **chosen)]
+    by_id = {card.clone.id: card for card in cards}
+    matching = [by_id[clone_id] for clone_id in shown if clone_id in by_id]
+    if len(matching) < len(cards):
+        st.caption(f"Showing {len(matching)} of {plural(len(cards), 'clone')}.")
+    if matching:
+        gallery(matching)
+    else:
+        no_match()
 else:
     empty_state()
 
@@ -138,5 +343,7 @@ if state.dialog("new-clone") is not None:
     new_clone_dialog()
 if (payload := state.dialog("edit-clone")) is not None:
     edit_clone_dialog(**payload)
+if (payload := state.dialog("duplicate-clone")) is not None:
+    duplicate_dialog(**payload)
 if (payload := state.dialog("delete-clone")) is not None:
     delete_dialog(**payload)

@@ -57,11 +57,28 @@ def card_stats(documents: int, chats: int, last_used) -> str:
     )
 
 
-def clone_card_body(clone, documents: int, chats: int, last_used) -> None:
-    """The top of a gallery card: avatar and name, description, counts. Buttons are the page's."""
+def clone_title(clone) -> None:
     st.subheader(f"{escape_md(clone.avatar)} {escape_md(clone.name)}", anchor=False)
+
+
+def clone_card_body(clone, documents: int, chats: int, last_used) -> None:
+    """A gallery card under its title: specialty, description, category and tags, counts. Buttons are the page's."""
+    if clone.specialty:
+        st.caption(f":material/workspace_premium: {escape_md(clone.specialty)}")
     st.markdown(escape_md(_shorten(clone.description, 220)) if clone.description else "*No description yet.*")
+    if badges := classification_badges(clone):
+        st.markdown(badges)
     st.caption(card_stats(documents, chats, last_used))
+
+
+def classification_badges(clone, max_tags: int = 4) -> str:
+    """The category (blue) and tags (gray) as one line of Markdown badges; more tags than `max_tags` as "+N"."""
+    tags = list(clone.tags or [])
+    badges = [f":blue-badge[:material/category: {escape_md(clone.category)}]"] if clone.category else []
+    badges += [f":gray-badge[{escape_md(tag)}]" for tag in tags[:max_tags]]
+    if len(tags) > max_tags:
+        badges.append(f":gray-badge[+{len(tags) - max_tags}]")
+    return " ".join(badges)
 
 
 def message_bubble(message: Message, avatar: str | None = None, show_error: bool = True) -> None:

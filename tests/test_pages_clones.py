@@ -1,10 +1,15 @@
 """The Clones page and the pages' shared frame, through AppTest on the real app and core."""
 from __future__ import annotations
 
+import pytest
+
+from core.bundles import bundle_filename
 from core.clones import clone_cards, create_clone, delete_clone, find_clone, list_clones
 from core.demo import NAME as DEMO_NAME
+from core.lifecycle import wait_indexed
 from core.prompts import active_prompts
 from studio.state import PAGE_CHAT, PAGE_CLONES, PAGE_KNOWLEDGE
+from tests.fakes.fixtures import no_outside_keys  # noqa: F401
 from tests.studio_app import app, button, no_exception, registered_pages, studio_runtime, texts  # noqa: F401
 
 PAGES = registered_pages()  # every page in the navigation, including ones added later
@@ -49,10 +54,10 @@ def test_every_page_renders_an_empty_studio(app, studio_runtime):
 def test_create_a_clone_through_the_dialog(app, studio_runtime):
     at = app()
     button(at, "New clone").click().run()
-    at.text_input[0].input("Marie, the chemist")
-    at.text_area[0].input("Knows her lab notebooks by heart.")
-    at.button_group[0].set_value("🧑‍🔬")
-    at.text_area[1].input("You are {{ clone_name }}. Speak precisely.")
+    at.text_input(key="new.name").input("Marie, the chemist")
+    at.text_area(key="new.description").input("Knows her lab notebooks by heart.")
+    at.button_group(key="new.avatar").set_value("🧑‍🔬")
+    at.text_area(key="new.system").input("You are {{ clone_name }}. Speak precisely.")
     button(at, "Create clone").click().run()
     no_exception(at)
 
@@ -69,7 +74,7 @@ def test_create_a_clone_through_the_dialog(app, studio_runtime):
 def test_a_taken_name_is_refused_inside_the_dialog(app, studio_runtime):
     at = app()
     button(at, "New clone").click().run()
-    at.text_input[0].input(DEMO_NAME.upper())
+    at.text_input(key="new.name").input(DEMO_NAME.upper())
     button(at, "Create clone").click().run()
     no_exception(at)
     assert "already have a clone called" in texts(at)
@@ -82,8 +87,8 @@ def test_edit_a_clone_saves_details_and_a_new_system_prompt_version(app, studio_
     at = app()
     demo_id = at.query_params["clone"]
     at.button(key=f"edit-{demo_id}").click().run()
-    at.text_input[0].input("Ada the Guide")
-    at.text_area[1].input("You are {{ clone_name }}. Be brief.")
+    at.text_input(key=f"edit.{demo_id}.name").input("Ada the Guide")
+    at.text_area(key=f"edit.{demo_id}.system").input("You are {{ clone_name }}. Be brief.")
     button(at, "Save changes").click().run()
     no_exception(at)
     with studio_runtime.session() as session:
@@ -154,3 +159,161 @@ def test_gallery_cards_show_counts(app, studio_runtime):
 def all_clones(runtime):
     with runtime.session() as session:
         return list_clones(session)
+
+
+# ---------------------------------------------------------------- gallery filters, favourites, card actions
+
+
+def shown(at) -> list[str]:
+    """The ids of the clones whose cards are on the page, in gallery order."""
+    return [b.key.removeprefix("chat-") for b in at.button if (b.key or "").startswith("chat-")]
+
+
+@pytest.fixture
+def three_clones(studio_runtime):
+    grace = create_clone(studio_runtime, "Grace", "Knows compilers.", category="Engineering", tags=["code", "history"])
+    maya = create_clone(studio_runtime, "Maya", "A calm listener.", category="Wellbeing", tags=["cbt"],
+                        specialty="Anxiety and sleep")
+    linus = create_clone(studio_runtime, "Linus", "Reviews patches.", category="Engineering", tags=["code"])
+    return grace, maya, linus
+
+
+def test_search_category_tag_and_favourites_narrow_the_gallery(app, three_clones):
+    grace, maya, linus = three_clones
+    at = app()
+    assert len(shown(at)) == 4  # the demo clone too
+    assert "Anxiety and sleep" in texts(at) and "Wellbeing" in texts(at)  # specialty and category on the card
+
+    at.text_input(key="clones.search").input("sleep").run()  # the specialty is searched too
+    no_exception(at)
+    assert shown(at) == [maya.id]
+    assert "Showing 1 of 4 clones." in texts(at)
+
+    at.text_input(key="clones.search").input("").run()
+    at.selectbox(key="clones.category").select("Engineering").run()
+    assert set(shown(at)) == {grace.id, linus.id}
+    at.selectbox(key="clones.tag").select("history").run()
+    assert shown(at) == [grace.id]
+
+    at.selectbox(key="clones.tag").select("").run()
+    at.toggle(key="clones.favorites").set_value(True).run()
+    assert shown(at) == []
+    assert "No clones match" in texts(at)
+    button(at, "Clear filters").click().run()
+    no_exception(at)
+    assert len(shown(at)) == 4
+    assert at.text_input(key="clones.search").value == "" and not at.toggle(key="clones.favorites").value
+
+
+def test_the_star_makes_a_favourite_that_comes_first_and_filters(app, studio_runtime, three_clones):
+    grace, maya, linus = three_clones
+    at = app()
+    at.button(key=f"favorite-{maya.id}").click().run()
+    no_exception(at)
+    with studio_runtime.session() as session:
+        assert find_clone(session, maya.id).favorite
+    assert shown(at)[0] == maya.id
+    at.toggle(key="clones.favorites").set_value(True).run()
+    assert shown(at) == [maya.id]
+
+    at.button(key=f"favorite-{maya.id}").click().run()
+    with studio_runtime.session() as session:
+        assert not find_clone(session, maya.id).favorite
+    assert "No clones match" in texts(at)
+
+
+def test_duplicate_makes_a_numbered_copy_with_its_prompts_and_optionally_its_knowledge(app, studio_runtime):
+    at = app()
+    demo_id = at.query_params["clone"]
+    at.button(key=f"duplicate-{demo_id}").click().run()
+    assert at.text_input(key=f"duplicate.{demo_id}.name").value == f"{DEMO_NAME} (2)"
+    at.checkbox(key=f"duplicate.{demo_id}.knowledge").check()
+    at.button(key=f"duplicate.{demo_id}.confirm").click().run()
+    no_exception(at)
+
+    with studio_runtime.session() as session:
+        copy = find_clone(session, f"{DEMO_NAME} (2)")
+        prompts = {layer: row.content for layer, row in active_prompts(session, copy.id).items()}
+        originals = {layer: row.content for layer, row in active_prompts(session, demo_id).items()}
+    assert prompts == originals
+    assert copy.created_from == "duplicate"
+    assert f"Made {DEMO_NAME} (2), a copy of {DEMO_NAME}." in texts(at)
+    assert at.query_params["clone"] == copy.id
+    assert wait_indexed(studio_runtime)
+    with studio_runtime.session() as session:
+        cards = {card.clone.id: card for card in clone_cards(session)}
+    assert cards[copy.id].documents == cards[demo_id].documents > 0
+
+    spare = create_clone(studio_runtime, "Spare")
+    at.run()
+    at.button(key=f"duplicate-{spare.id}").click().run()
+    assert at.checkbox(key=f"duplicate.{spare.id}.knowledge").disabled  # nothing to copy
+    at.button(key=f"duplicate.{spare.id}.confirm").click().run()
+    assert "Spare (2)" in [c.name for c in all_clones(studio_runtime)]
+
+
+def test_every_card_offers_its_bundle_for_download(app, studio_runtime):
+    at = app()
+    demo_id = at.query_params["clone"]
+    export = at.download_button(key=f"export-{demo_id}")
+    with studio_runtime.session() as session:
+        demo = find_clone(session, demo_id)
+    assert export.label == "Export"
+    assert export.proto.deferred_file_id  # the bundle is built when clicked, not on every run
+    assert bundle_filename(demo) == "ada-the-studio-guide.clone.zip"
+    assert f"Download {bundle_filename(demo)}" in export.help
+
+
+def test_prompts_opens_the_prompt_studio_on_that_clone(app, studio_runtime):
+    other = create_clone(studio_runtime, "Grace")
+    at = app()
+    at.button(key=f"prompts-{other.id}").click().run()
+    no_exception(at)
+    assert at.query_params["clone"] == other.id
+    assert "Active versions: System v1" in texts(at)
+
+
+def test_new_clone_offers_the_template_wizard(app):
+    at = app()
+    button(at, "New clone").click().run()
+    button(at, "Browse templates").click().run()
+    no_exception(at)
+    assert "How to start" in texts(at)
+    at.switch_page(PAGE_CLONES).run()
+    assert not [b for b in at.button if b.label == "Create clone"]  # the dialog does not come back
+
+
+def test_settings_in_the_edit_dialog_save_model_retrieval_and_classification(app, studio_runtime, no_outside_keys):
+    clone = create_clone(studio_runtime, "Grace", "Knows compilers.")
+    create_clone(studio_runtime, "Linus", category="Engineering", tags=["code", "history"])
+    at = app()
+    at.button(key=f"edit-{clone.id}").click().run()
+    key = f"edit.{clone.id}"
+    assert "8,192 tokens context · free" in texts(at)  # the offline model's window and price
+    assert at.selectbox(key=f"{key}.embedder.embedder")  # the embedder switch is there too
+    at.selectbox(key=f"{key}.generation.llm.provider").select("openai").run()
+    no_exception(at)
+    at.selectbox(key=f"{key}.generation.llm.model.openai").select("gpt-4o").run()
+    assert "128,000 tokens context" in texts(at)
+    at.slider(key=f"{key}.generation.temperature").set_value(0.8).run()
+    at.number_input(key=f"{key}.generation.max_tokens").set_value(900).run()
+    at.slider(key=f"{key}.retrieval.top_k").set_value(7).run()
+    at.toggle(key=f"{key}.retrieval.hybrid").set_value(False).run()
+    at.text_input(key=f"{key}.specialty").input("Compilers  and  languages").run()
+    at.selectbox(key=f"{key}.category").set_value("Engineering").run()
+    at.multiselect(key=f"{key}.tags").set_value(["history", "code"]).run()
+    at.button(key=f"{key}.save").click().run()
+    no_exception(at)
+
+    with studio_runtime.session() as session:
+        saved = find_clone(session, clone.id)
+    assert (saved.llm_provider, saved.llm_model, saved.temperature, saved.max_tokens) == ("openai", "gpt-4o", 0.8, 900)
+    assert (saved.top_k, saved.hybrid) == (7, False)
+    assert (saved.specialty, saved.category, saved.tags) == ("Compilers and languages", "Engineering", ["history", "code"])
+    assert "Saved Grace." in texts(at)
+    at.selectbox(key="clones.category").select("Engineering").run()
+    assert clone.id in shown(at)  # the gallery filters by the new category
+
+    at.button(key=f"edit-{clone.id}").click().run()  # reopened: the saved values are shown
+    assert at.selectbox(key=f"{key}.generation.llm.model.openai").value == "gpt-4o"
+    assert at.slider(key=f"{key}.retrieval.top_k").value == 7
