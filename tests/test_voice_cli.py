@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
+from core import voices
 from core.clones import create_clone
 from core.runtime import open_runtime
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def studio(settings, monkeypatch):
+    voices.clear_cache()
     for name in ("ELEVENLABS_API_KEY", "SARVAM_API_KEY", "SARVAM_AI_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     runtime = open_runtime(settings, seed_demo=False)
