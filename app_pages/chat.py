@@ -5,7 +5,7 @@ from core.chat import ask
 from core.conversations import delete_thread, list_threads, rename_thread, thread_messages
 from core.errors import StudioError
 from studio import state
-from studio.components import clone_header, is_offline, message_bubble
+from studio.components import clone_header, confirm_delete, is_offline, message_bubble
 from studio.provider_picker import offline_fallback
 from studio.runtime import get_runtime
 from studio.text import escape_md
@@ -62,19 +62,13 @@ def _rename(title: str) -> None:
 def delete_dialog(thread_id: str, title: str) -> None:
     st.markdown(f"Delete the chat **{escape_md(title)}** and all its messages?")
     st.caption("This cannot be undone.")
-    confirm, cancel = st.columns(2)
-    if confirm.button("Delete chat", type="primary", icon=":material/delete:", width="stretch"):
-        try:
-            with runtime.session() as session:
-                delete_thread(session, thread_id)
-        except StudioError as error:
-            state.flash(str(error), "error")
-        state.select_thread(None)
-        state.close_dialog()
-        st.rerun()
-    if cancel.button("Cancel", width="stretch"):
-        state.close_dialog()
-        st.rerun()
+    confirm_delete("Delete chat", lambda: _delete_thread(thread_id))
+
+
+def _delete_thread(thread_id: str) -> None:
+    state.select_thread(None)
+    with runtime.session() as session:
+        delete_thread(session, thread_id)
 
 
 def conversation() -> None:

@@ -8,7 +8,7 @@ from core.errors import StudioError
 from core.lifecycle import clean_tags, clone_categories, duplicate_clone, filter_clones, set_favorite, unique_name
 from core.prompts import DEFAULT_SYSTEM, active_prompts, save_version
 from studio import state
-from studio.components import clone_card_body, clone_title
+from studio.components import clone_card_body, clone_title, confirm_delete
 from studio.provider_picker import embedder_switch, generation_settings, retrieval_settings, speech_settings
 from studio.runtime import get_runtime
 from studio.text import escape_md, plural
@@ -188,18 +188,7 @@ def delete_dialog(clone_id: str, name: str, documents: int, chats: int) -> None:
         f"This removes its {plural(documents, 'document')} with their chunks and files, "
         f"its {plural(chats, 'chat')} and its prompt history. It cannot be undone."
     )
-    confirm, cancel = st.columns(2)
-    if confirm.button("Delete clone", type="primary", icon=":material/delete:", width="stretch"):
-        try:
-            delete_clone(runtime, clone_id)
-            state.flash(f"Deleted {name}.")
-        except StudioError as error:
-            state.flash(str(error), "error")
-        state.close_dialog()
-        st.rerun()
-    if cancel.button("Cancel", width="stretch"):
-        state.close_dialog()
-        st.rerun()
+    confirm_delete("Delete clone", lambda: delete_clone(runtime, clone_id), f"Deleted {name}.")
 
 
 # ---------------------------------------------------------------- gallery

@@ -7,7 +7,7 @@ from core.errors import StudioError
 from core.knowledge.ingest import delete_document, list_documents
 from core.knowledge.search import retrieve
 from studio import state
-from studio.components import clone_header, document_row, knowledge_summary, sources_table
+from studio.components import clone_header, confirm_delete, document_row, knowledge_summary, sources_table
 from studio.runtime import get_runtime
 from studio.text import escape_md, fmt_ms, plural
 from studio.uploads import add_pasted, add_uploads
@@ -76,18 +76,7 @@ def documents_panel() -> None:
 def delete_dialog(document_id: str, filename: str) -> None:
     st.markdown(f"Delete **{escape_md(filename)}** from {escape_md(clone.name)}'s knowledge?")
     st.caption("Its passages stop being used in answers. Past answers keep their citations.")
-    confirm, cancel = st.columns(2)
-    if confirm.button("Delete document", type="primary", icon=":material/delete:", width="stretch"):
-        try:
-            delete_document(runtime, document_id)
-            state.flash(f"Deleted {filename}.")
-        except StudioError as error:
-            state.flash(str(error), "error")
-        state.close_dialog()
-        st.rerun()
-    if cancel.button("Cancel", width="stretch"):
-        state.close_dialog()
-        st.rerun()
+    confirm_delete("Delete document", lambda: delete_document(runtime, document_id), f"Deleted {filename}.")
 
 
 def search_panel() -> None:

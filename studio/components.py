@@ -228,3 +228,23 @@ _KIND_ICONS = {
     "text": ":material/article:",
     "markdown": ":material/markdown:",
 }
+
+
+def confirm_delete(label: str, action, done: str | None = None) -> None:
+    """The Delete / Cancel pair of a confirmation dialog: runs `action` on confirm, flashes the
+    outcome (or its error), closes the dialog."""
+    from studio import state
+
+    confirm, cancel = st.columns(2)
+    if confirm.button(label, type="primary", icon=":material/delete:", width="stretch"):
+        try:
+            action()
+            if done:
+                state.flash(done)
+        except StudioError as error:
+            state.flash(str(error), "error")
+        state.close_dialog()
+        st.rerun()
+    if cancel.button("Cancel", width="stretch"):
+        state.close_dialog()
+        st.rerun()
