@@ -158,3 +158,25 @@ def test_a_clone_too_large_for_the_cache_is_searched_in_lancedb(runtime, clone):
     runtime.store.matrices.budget_bytes = 1024  # smaller than this clone's vectors
     direct = retrieve(runtime, clone, "when is my money returned", k=4)
     assert [(s.chunk_id, round(s.score, 4)) for s in direct.sources] == [(s.chunk_id, round(s.score, 4)) for s in cached.sources]
+
+
+def test_past_the_row_threshold_a_vector_index_serves_clones_too_large_to_cache(runtime, clone):
+    other = create_clone(runtime, "Other")
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((600, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [Chunk(index=i, text=f"filler passage {i}", page=None, heading="") for i in range(600)]
+    runtime.store.add_document(other.id, "bulk", chunks, vectors)
+    cached = retrieve(runtime, clone, "when is my money returned", k=4)
+
+    runtime.store.vector_index_min_rows = 10_000
+    runtime.store.optimize()
+    assert not any("vector" in index.columns for index in runtime.store.table.list_indices())
+    runtime.store.vector_index_min_rows = 500
+    runtime.store.optimize()
+    assert any("vector" in index.columns for index in runtime.store.table.list_indices())
+
+    runtime.store.matrices.budget_bytes = 1024  # the clone no longer fits: LanceDB answers, through the index
+    indexed = retrieve(runtime, clone, "when is my money returned", k=4)
+    assert [s.chunk_id for s in indexed.sources] == [s.chunk_id for s in cached.sources]
+    assert {s.document_id for s in indexed.sources} <= {d.id for d in ingest.list_documents(runtime, clone.id)}

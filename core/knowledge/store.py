@@ -18,7 +18,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from lancedb.index import FTS, Bitmap, BTree
+from lancedb.index import FTS, Bitmap, BTree, IvfHnswSq
 
 from core.config import setting
 from core.knowledge import DIM
@@ -27,6 +27,8 @@ from core.knowledge.matrix import CloneMatrix, MatrixCache
 log = logging.getLogger(__name__)
 
 TABLE = "chunks"
+NPROBES = 32  # IVF partitions searched, and candidates re-scored on full vectors per result:
+REFINE_FACTOR = 4  # together they keep recall@10 of the ANN path near exact
 META = ["id", "document_id", "chunk_index", "text", "page", "heading"]
 SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -62,6 +64,7 @@ class ChunkStore:
         self._write_lock = threading.Lock()
         budget = cache_bytes or int(setting("CLONE_STUDIO_VECTOR_CACHE_MB", "1024")) * 1024 * 1024
         self.matrices = MatrixCache(budget)
+        self.vector_index_min_rows = int(setting("CLONE_STUDIO_VECTOR_INDEX_MIN_ROWS", "500000"))
 
     @property
     def table(self):
@@ -114,9 +117,25 @@ class ChunkStore:
         self.matrices.drop(clone_id)
 
     def optimize(self) -> None:
-        """Fold new rows into the indexes (full text stays fast), compact, drop old versions."""
+        """Fold new rows into the indexes (full text stays fast), compact, drop old versions, and
+        build the vector index once the table is large enough for it to pay."""
         with self._write_lock:
             self.table.optimize(cleanup_older_than=timedelta(minutes=10))
+        self.ensure_vector_index()
+
+    def ensure_vector_index(self) -> bool:
+        """An ANN index (IVF + HNSW, scalar-quantised) once the table holds `vector_index_min_rows`.
+
+        Below that, every clone fits the in-memory exact search (faster, recall 1.0); the index
+        serves clones too large for the cache, which otherwise scan LanceDB flat. New rows are
+        folded into it by `optimize`. Returns whether the index exists.
+        """
+        if any("vector" in index.columns for index in self.table.list_indices()):
+            return True
+        if self.table.count_rows() < self.vector_index_min_rows:
+            return False
+        self.table.create_index("vector", config=IvfHnswSq(distance_type="cosine"))
+        return True
 
     # ------------------------------------------------------------------ reads
 
@@ -140,9 +159,13 @@ class ChunkStore:
         )
 
     def nearest(self, clone_id: str, vector: np.ndarray, limit: int) -> pa.Table:
-        """LanceDB's own vector search inside the clone (for clones too large to cache)."""
+        """LanceDB's own vector search inside the clone (for clones too large to cache): through the
+        ANN index when there is one, re-ranked on the full vectors, else a flat scan."""
         return (
             self.table.search(vector, vector_column_name="vector")
+            .distance_type("cosine")
+            .nprobes(NPROBES)
+            .refine_factor(REFINE_FACTOR)
             .where(f"clone_id = {_literal(clone_id)}", prefilter=True)
             .select([*META, "vector", "_distance"])
             .limit(limit)
