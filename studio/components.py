@@ -126,16 +126,21 @@ def citation_card(citation: dict) -> None:
         where = f"[{citation.get('n', '?')}] :material/description: **{escape_md(citation.get('document', ''))}**"
         if citation.get("page"):
             where += f" · page {citation['page']}"
+        if citation.get("heading"):
+            where += f" · {escape_md(citation['heading'])}"
         st.markdown(where)
         st.caption(escape_md(_shorten(citation.get("text", ""), 320)))
 
 
+_HEADING_LINE = re.compile(r"^\s*#{1,6}\s+.*$", re.MULTILINE)
 _HEADING_MARKS = re.compile(r"(^|\n)\s*#{1,6}\s+")
 
 
 def passage(text: str) -> str:
-    """A retrieved chunk on one line, without Markdown heading marks."""
-    return " ".join(_HEADING_MARKS.sub(r"\1", text or "").split())
+    """A retrieved chunk on one line, without its Markdown heading lines (cards show the heading
+    apart); a chunk that is only headings keeps their words."""
+    body = " ".join(_HEADING_LINE.sub("", text or "").split())
+    return body or " ".join(_HEADING_MARKS.sub(r"\1", text or "").split())
 
 
 def _shorten(text: str, limit: int) -> str:

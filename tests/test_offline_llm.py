@@ -132,3 +132,11 @@ def test_a_weak_match_in_another_passage_is_left_out():
                    text="The kitchen cannot rule out cross-contact with wheat flour.")
     answer = extractive_answer("What are the rules for dogs?", [TRAIL, rules])
     assert "lead from April to July [2]" in answer and "[3]" not in answer and "wheat" not in answer
+
+
+def test_a_pdf_title_line_is_a_heading_not_part_of_the_quote():
+    pdf = Source(1, "observatory.pdf", 3, "The great telescope\nThe telescope mirror is 4 metres wide and was cast in 1998.", 0.7)
+    answer = extractive_answer("How wide is the telescope mirror?", [pdf])
+    assert answer.startswith("The telescope mirror is 4 metres wide")
+    wrapped = Source(2, "notes.pdf", 1, "Staff get twenty-five days of annual leave each\nyear, and five can be carried over.", 0.7)
+    assert "each year" in extractive_answer("How many days of annual leave do staff get?", [wrapped])

@@ -130,3 +130,10 @@ def test_a_cloud_failure_offers_to_answer_offline_in_one_click(app, studio_runti
     assert [(m.status, m.provider) for m in answers] == [("error", "openai"), ("complete", "offline")]
     assert "first Monday" in texts(at)
     assert not [b for b in at.button if b.label == "Answer offline instead"]
+
+
+def test_a_citation_card_shows_the_heading_apart_from_the_passage():
+    from studio.components import passage
+
+    assert passage("# Opening hours\n\nThe bakery opens at seven.") == "The bakery opens at seven."
+    assert passage("## Only a heading") == "Only a heading"

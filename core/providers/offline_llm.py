@@ -57,6 +57,7 @@ _ABBREVIATIONS = frozenset(
 )
 _CONTINUATION = re.compile(r"^(it|its|this|these|they|their|that|those|he|she|also|however|but|so|then)\b", re.I)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+TITLE_WORDS = 8
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _BOLD_HEADING = re.compile(r"^\s*(?:\*\*|__)([^*_]{1,80})(?:\*\*|__)\s*:?\s*$")
 _ITEM = re.compile(r"^\s*(?:[-*+•▪◦]|\d{1,3}[.)])\s+(.*)$")
@@ -140,6 +141,13 @@ def _join_lines(lines: list[str]) -> str:
     return text
 
 
+def _is_title(line: str, following: str) -> bool:
+    """A short capitalised line with no closing punctuation, above a line that starts a sentence."""
+    line, following = line.strip(), following.strip()
+    return (len(line.split()) <= TITLE_WORDS and line[:1].isupper() and following[:1].isupper()
+            and not _END_PUNCT.search(line) and not line.endswith(","))
+
+
 def passage_units(source: Source) -> list[Unit]:
     """Split one passage into units, remembering headings, list blocks and list leads."""
     units: list[Unit] = []
@@ -159,6 +167,8 @@ def passage_units(source: Source) -> list[Unit]:
         state["fresh"] = False
 
     def flush() -> None:
+        if len(paragraph) > 1 and _is_title(paragraph[0], paragraph[1]):  # a PDF's heading line
+            state["heading"], state["kind"], state["fresh"] = paragraph.pop(0).strip(), None, True
         if paragraph:
             for sentence in split_sentences(_join_lines(paragraph)):
                 add(sentence, "sentence")
