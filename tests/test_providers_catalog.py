@@ -4,10 +4,9 @@ from __future__ import annotations
 import pytest
 
 from core import keys
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 from core.preferences import set_base_url
 from core.providers import catalog
-from core.tokens import count_tokens
 from tests.fakes import anthropic as fake_anthropic
 from tests.fakes import openai as fake_openai
 from tests.fakes.fixtures import db_runtime, fake_server, no_outside_keys  # noqa: F401
@@ -80,36 +79,3 @@ def test_offline_or_no_key_means_the_file_only(db_runtime):
     set_base_url(db_runtime, "openai", "http://127.0.0.1:9/v1")
     listed = catalog.list_models(db_runtime, "openai")
     assert listed == catalog.models("openai") and not any(info.live for info in listed)
-
-
-def _history(turns: int) -> list[dict]:
-    messages = [{"role": "system", "content": "You are Ada."}]
-    for i in range(turns):
-        messages += [{"role": "user", "content": f"question {i} " + "word " * 50},
-                     {"role": "assistant", "content": f"answer {i} " + "word " * 50}]
-    return messages + [{"role": "user", "content": "the last question"}]
-
-
-def test_fit_history_keeps_system_and_question_and_drops_oldest_turns():
-    messages = _history(10)
-    window = catalog.message_tokens(messages) - 150
-    info = catalog.ModelInfo("openai", "tiny", window + 100, 0.0, 0.0)
-    fitted = catalog.fit_history(messages, info, reserve_tokens=100)
-    assert fitted[0] == messages[0] and fitted[-1] == messages[-1]
-    assert catalog.message_tokens(fitted) <= window
-    assert fitted[1]["role"] == "user" and fitted[1] != messages[1]  # oldest turn gone, a question first
-    assert fitted[1:-1] == messages[len(messages) - len(fitted) + 1:-1]  # the newest turns, in order
-
-
-def test_fit_history_keeps_everything_that_fits():
-    messages = _history(2)
-    info = catalog.model_info("openai", "gpt-4o-mini")
-    assert catalog.fit_history(messages, info, reserve_tokens=700) == messages
-
-
-def test_fit_history_refuses_when_the_question_alone_is_too_big():
-    info = catalog.ModelInfo("openai", "tiny", 50, 0.0, 0.0)
-    question = [{"role": "user", "content": "word " * 200}]
-    with pytest.raises(InvalidInput, match="top k"):
-        catalog.fit_history(question, info, reserve_tokens=10)
-    assert count_tokens("word " * 200) > 40

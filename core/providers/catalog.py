@@ -9,16 +9,15 @@ import tomllib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
-from core.errors import InvalidInput, NotFound, ProviderError
+from core.errors import NotFound, ProviderError
 
 log = logging.getLogger(__name__)
 
 MODELS_FILE = Path(__file__).resolve().parent / "models.toml"
 LIVE_TTL = 3600.0  # a vendor's model list is fetched at most once an hour
 FAILED_TTL = 120.0  # after a failed fetch (offline, bad key), wait before trying again
-MESSAGE_OVERHEAD = 4  # tokens of framing per chat message
 
 
 @dataclass(frozen=True)
@@ -186,49 +185,3 @@ def list_models(runtime, provider: str, *, live: bool = True) -> list[ModelInfo]
     have = {info.model for info in known}
     merged += [_unknown(provider, model, live=True) for model in sorted(listed - have)]
     return merged
-
-
-# -- context window ---------------------------------------------------------------------------
-
-
-def _default_count(text: str) -> int:
-    from core.tokens import count_tokens
-
-    return count_tokens(text)
-
-
-def message_tokens(messages: Sequence[dict], count: Callable[[str], int] | None = None) -> int:
-    count = count or _default_count
-    return sum(count(m.get("content") or "") + MESSAGE_OVERHEAD for m in messages)
-
-
-def fit_history(messages: Sequence[dict], model_info: ModelInfo, reserve_tokens: int,
-                count: Callable[[str], int] | None = None) -> list[dict]:
-    """`messages` trimmed to fit the model's window with `reserve_tokens` left for the answer.
-
-    System messages and the last message (the question) are always kept; the oldest earlier
-    messages go first, and an answer is never kept without the question before it."""
-    count = count or _default_count
-    messages = list(messages)
-    system = [m for m in messages if m.get("role") == "system"]
-    rest = [m for m in messages if m.get("role") != "system"]
-    if not rest:
-        return system
-    history, last = rest[:-1], rest[-1]
-    budget = model_info.context_window - reserve_tokens
-    fixed = message_tokens(system + [last], count)
-    if fixed > budget:
-        raise InvalidInput(
-            f"The question and its sources need about {fixed:,} tokens, more than {model_info.model}'s "
-            f"{model_info.context_window:,}-token window allows with {reserve_tokens:,} kept for the answer; "
-            "lower the number of sources (top k) or choose a model with a larger window."
-        )
-    sizes = [count(m.get("content") or "") + MESSAGE_OVERHEAD for m in history]
-    start, used = len(history), fixed
-    while start > 0 and used + sizes[start - 1] <= budget:
-        start -= 1
-        used += sizes[start]
-    kept = history[start:]
-    while kept and kept[0].get("role") != "user":
-        kept = kept[1:]
-    return system + kept + [last]
