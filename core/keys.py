@@ -224,7 +224,3 @@ def key_status(runtime, provider: str, owner: str = LOCAL_OWNER) -> KeyStatus:
         key, source = _outside_key(provider)
         return KeyStatus(provider, entry.label, source, mask(key) if key else None, str(problem))
     return KeyStatus(provider, entry.label, source, mask(key) if key else None)
-
-
-def all_key_status(runtime, owner: str = LOCAL_OWNER) -> list[KeyStatus]:
-    return [key_status(runtime, provider, owner) for provider in PROVIDERS]

@@ -116,10 +116,6 @@ def _check_layer(layer: str) -> None:
         raise InvalidInput(f"There is no prompt layer called '{layer}'; use one of {', '.join(LAYERS)}.")
 
 
-def allowed_variables(clone: Clone, layer: str) -> set[str]:
-    return set(layer_variables(clone, layer))
-
-
 def used_variables(content: str) -> set[str]:
     """The variable names a layer text reads (syntax errors raise InvalidInput with the line)."""
     try:

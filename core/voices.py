@@ -261,14 +261,6 @@ def preview_text(runtime, clone: Clone, own_words: bool = True) -> str:
 # --- speaking, and what it cost -----------------------------------------------------------
 
 
-def speak_chunks(runtime, text: str, *, clone: Clone | None = None, provider: str | None = None,
-                 voice: str | None = None, settings: dict | None = None) -> Iterator[AudioChunk]:
-    """Speak `text` sentence by sentence in the clone's voice (or the given provider / voice /
-    settings). The characters of every sentence that was spoken are recorded as usage."""
-    choice = choose_voice(runtime, clone, provider, voice, settings)
-    return _stream(runtime, choice, text, clone.id if clone else None)
-
-
 def _stream(runtime, choice: VoiceChoice, text: str, clone_id: str | None) -> Iterator[AudioChunk]:
     if not speakable(text).strip():
         raise InvalidInput("There is nothing to say; type some text first.")

@@ -209,14 +209,6 @@ def list_documents(runtime, clone_id: str) -> list[Document]:
         return list(session.exec(statement).all())
 
 
-def get_document(runtime, document_id: str) -> Document:
-    with runtime.session() as session:
-        document = session.get(Document, document_id)
-    if document is None:
-        raise NotFound("This document no longer exists; it may have been deleted.")
-    return document
-
-
 def delete_document(runtime, document_id: str) -> None:
     """Remove the row first (a worker still on it then discards its own write), then chunks and file."""
     with runtime.session() as session:

@@ -5,7 +5,7 @@ subclasses of `core.errors.ProviderError` with a plain sentence.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Iterator, Sequence
 
 import numpy as np
@@ -68,11 +68,3 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
-
-
-@dataclass
-class ProviderInfo:
-    name: str
-    label: str
-    offline: bool
-    models: list[str] = field(default_factory=list)
