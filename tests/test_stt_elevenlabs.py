@@ -10,6 +10,7 @@ import pytest
 from core.errors import AuthFailed, RateLimited, TimedOut
 from core.providers.net import Policy
 from core.providers.speech import get_stt
+from tests.fakes.fixtures import quick_retries
 from tests.fakes.server import Reply, Stall, Stream, fake_server, sequence  # noqa: F401
 
 KEY = "xi-test-key-0123456789abcd"
@@ -28,10 +29,7 @@ RESULT = {
 def stt(fake_server, monkeypatch):
     monkeypatch.setenv("ELEVENLABS_API_KEY", KEY)
     monkeypatch.setenv("ELEVENLABS_BASE_URL", fake_server.url)
-    provider = get_stt("elevenlabs")
-    provider.sleeps = []
-    provider.policy = Policy(connect_timeout=2, read_timeout=0.5, deadline=10, retries=2, backoff=0.01, sleep=provider.sleeps.append)
-    return provider
+    return quick_retries(get_stt("elevenlabs"))
 
 
 def test_uploads_a_wav_and_returns_the_transcript(stt, fake_server):

@@ -7,6 +7,7 @@ import pytest
 from core.errors import AuthFailed, RateLimited, TimedOut
 from core.providers.net import Policy
 from core.providers.speech import get_stt
+from tests.fakes.fixtures import quick_retries
 from tests.fakes.server import Reply, Stall, Stream, fake_server, sequence  # noqa: F401
 
 KEY = "sk-test-0123456789abcdef"
@@ -19,10 +20,7 @@ RESULT = {"text": "What does the handbook say about leave?", "usage": {"type": "
 def stt(fake_server, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_server.url}/v1")
-    provider = get_stt("openai")
-    provider.sleeps = []
-    provider.policy = Policy(connect_timeout=2, read_timeout=0.5, deadline=10, retries=2, backoff=0.01, sleep=provider.sleeps.append)
-    return provider
+    return quick_retries(get_stt("openai"))
 
 
 def test_uploads_wav_and_returns_text(stt, fake_server):

@@ -7,6 +7,7 @@ import pytest
 from core.errors import AuthFailed, RateLimited, TimedOut
 from core.providers.net import Policy
 from core.providers.speech import get_stt
+from tests.fakes.fixtures import quick_retries
 from tests.fakes.server import Reply, Stall, Stream, fake_server, sequence  # noqa: F401
 
 KEY = "sarvam-test-key-0123456789"
@@ -19,10 +20,7 @@ RESULT = {"request_id": "r-9", "transcript": "नमस्ते, आप कै�
 def stt(fake_server, monkeypatch):
     monkeypatch.setenv("SARVAM_API_KEY", KEY)
     monkeypatch.setenv("SARVAM_BASE_URL", fake_server.url)
-    provider = get_stt("sarvam")
-    provider.sleeps = []
-    provider.policy = Policy(connect_timeout=2, read_timeout=0.5, deadline=10, retries=2, backoff=0.01, sleep=provider.sleeps.append)
-    return provider
+    return quick_retries(get_stt("sarvam"))
 
 
 def test_transcribes_in_the_clone_language(stt, fake_server):

@@ -7,6 +7,7 @@ import pytest
 from core.errors import AuthFailed, MissingKey, ProviderError, RateLimited, TimedOut
 from core.providers.net import Policy
 from core.providers.speech import get_tts, join_audio
+from tests.fakes.fixtures import quick_retries
 from tests.fakes.server import Reply, Stall, Stream, fake_server, sequence  # noqa: F401
 
 KEY = "xi-test-key-0123456789abcd"
@@ -31,10 +32,7 @@ def voice_json(voice_id, name, category="premade", **labels):
 def tts(fake_server, monkeypatch):
     monkeypatch.setenv("ELEVENLABS_API_KEY", KEY)
     monkeypatch.setenv("ELEVENLABS_BASE_URL", fake_server.url)
-    provider = get_tts("elevenlabs")
-    provider.sleeps = []
-    provider.policy = Policy(connect_timeout=2, read_timeout=0.5, deadline=10, retries=2, backoff=0.01, sleep=provider.sleeps.append)
-    return provider
+    return quick_retries(get_tts("elevenlabs"))
 
 
 def test_lists_every_page_of_voices_and_marks_custom_ones(tts, fake_server):

@@ -7,6 +7,7 @@ import pytest
 from core.errors import AuthFailed, RateLimited, TimedOut
 from core.providers.net import Policy
 from core.providers.speech import get_tts, join_audio
+from tests.fakes.fixtures import quick_retries
 from tests.fakes.server import Reply, Stall, Stream, fake_server, sequence  # noqa: F401
 
 KEY = "sk-test-0123456789abcdef"
@@ -18,10 +19,7 @@ PCM = (np.sin(np.arange(2400) / 6) * 9000).astype("<i2").tobytes()  # 0.1 s at 2
 def tts(fake_server, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_server.url}/v1")
-    provider = get_tts("openai")
-    provider.sleeps = []
-    provider.policy = Policy(connect_timeout=2, read_timeout=0.5, deadline=10, retries=2, backoff=0.01, sleep=provider.sleeps.append)
-    return provider
+    return quick_retries(get_tts("openai"))
 
 
 def test_streams_pcm_per_sentence(tts, fake_server):

@@ -9,6 +9,7 @@ import pytest
 from core.errors import AuthFailed, InvalidInput, RateLimited, TimedOut
 from core.providers.net import Policy
 from core.providers.speech import get_tts, join_audio, wav_bytes
+from tests.fakes.fixtures import quick_retries
 from tests.fakes.server import Reply, Stall, Stream, fake_server, sequence  # noqa: F401
 
 KEY = "sarvam-test-key-0123456789"
@@ -24,10 +25,7 @@ def ok(request=None):
 def tts(fake_server, monkeypatch):
     monkeypatch.setenv("SARVAM_API_KEY", KEY)
     monkeypatch.setenv("SARVAM_BASE_URL", fake_server.url)
-    provider = get_tts("sarvam")
-    provider.sleeps = []
-    provider.policy = Policy(connect_timeout=2, read_timeout=0.5, deadline=10, retries=2, backoff=0.01, sleep=provider.sleeps.append)
-    return provider
+    return quick_retries(get_tts("sarvam"))
 
 
 def test_one_request_per_sentence_with_pitch_pace_loudness_and_language(tts, fake_server):

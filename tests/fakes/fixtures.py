@@ -48,3 +48,11 @@ def db_runtime(settings, no_outside_keys):
     rt = Runtime(settings)
     yield rt
     rt.close()
+
+
+def quick_retries(provider):
+    """`provider` with short limits whose backoff waits are recorded in `provider.sleeps`, not slept."""
+    provider.sleeps = []
+    provider.policy = net.Policy(connect_timeout=2, read_timeout=0.5, deadline=10, retries=2, backoff=0.01,
+                                 sleep=provider.sleeps.append)
+    return provider
