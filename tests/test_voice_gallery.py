@@ -10,27 +10,15 @@ from core.clones import create_clone
 from core.errors import InvalidInput
 from core.models import Clone, Conversation, Message, UsageEvent
 from core.providers.speech import Voice, read_wav
+from tests.fakes.elevenlabs import LIBRARY
+from tests.fakes.fixtures import no_voice_keys  # noqa: F401
 from tests.fakes.server import Reply, fake_server, sequence  # noqa: F401
 
-KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SARVAM_API_KEY", "SARVAM_AI_API_KEY", "ELEVENLABS_API_KEY")
-LIBRARY = {
-    "voices": [
-        {"voice_id": "v-rachel", "name": "Rachel", "category": "premade",
-         "labels": {"gender": "female", "accent": "american"}, "verified_languages": [{"language": "en", "model_id": "m"}]},
-        {"voice_id": "v-mine", "name": "My Narrator", "category": "cloned",
-         "labels": {"gender": "male", "accent": "british"}, "verified_languages": [{"language": "en", "model_id": "m"}]},
-    ],
-    "has_more": False, "total_count": 2, "next_page_token": None,
-}
 
 
 @pytest.fixture(autouse=True)
-def no_keys(monkeypatch):
-    for name in KEYS:
-        monkeypatch.delenv(name, raising=False)
-    voices.clear_cache()
+def _no_keys(no_voice_keys):  # noqa: F811
     yield
-    voices.clear_cache()
 
 
 @pytest.fixture

@@ -8,30 +8,18 @@ from streamlit.testing.v1 import AppTest
 from core import voices
 from core.clones import create_clone
 from core.models import Clone, Conversation, Message
+from tests.fakes.elevenlabs import LIBRARY
+from tests.fakes.fixtures import no_voice_keys  # noqa: F401
 from tests.fakes.server import Reply, Stream, fake_server  # noqa: F401
 from tests.studio_app import ROOT, TIMEOUT, app, button, no_exception, studio_runtime, texts  # noqa: F401
 
 PAGE = "app_pages/voice.py"
-KEYS = ("OPENAI_API_KEY", "SARVAM_API_KEY", "SARVAM_AI_API_KEY", "ELEVENLABS_API_KEY")
-LIBRARY = {
-    "voices": [
-        {"voice_id": "v-rachel", "name": "Rachel", "category": "premade", "description": "Calm narration",
-         "labels": {"gender": "female", "accent": "american"}, "verified_languages": [{"language": "en", "model_id": "m"}]},
-        {"voice_id": "v-mine", "name": "My Narrator", "category": "cloned",
-         "labels": {"gender": "male", "accent": "british"}, "verified_languages": [{"language": "en", "model_id": "m"}]},
-    ],
-    "has_more": False, "total_count": 2, "next_page_token": None,
-}
 PCM = (np.sin(np.arange(4410) / 9) * 8000).astype("<i2").tobytes()
 
 
 @pytest.fixture(autouse=True)
-def no_keys(monkeypatch):
-    for name in KEYS:
-        monkeypatch.delenv(name, raising=False)
-    voices.clear_cache()
+def _no_keys(no_voice_keys):  # noqa: F811
     yield
-    voices.clear_cache()
 
 
 def voice_page(clone) -> AppTest:

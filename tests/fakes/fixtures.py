@@ -56,3 +56,15 @@ def quick_retries(provider):
     provider.policy = net.Policy(connect_timeout=2, read_timeout=0.5, deadline=10, retries=2, backoff=0.01,
                                  sleep=provider.sleeps.append)
     return provider
+
+
+@pytest.fixture
+def no_voice_keys(monkeypatch):
+    """No speech provider key from the machine, and an empty voice cache before and after."""
+    from core import voices
+
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SARVAM_API_KEY", "SARVAM_AI_API_KEY", "ELEVENLABS_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    voices.clear_cache()
+    yield
+    voices.clear_cache()
