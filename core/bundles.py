@@ -19,10 +19,11 @@ from core.clones import create_clone, delete_clone, get_clone
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, StudioError
 from core.lifecycle import (
-    COPIED_FIELDS, add_original, clone_settings, documents_of, question_sets_of, unique_name, wait_indexed,
+    COPIED_FIELDS, add_original, clone_settings, documents_of, unique_name, wait_indexed,
 )
-from core.models import Clone, QuestionSet, UserTemplate, utcnow
+from core.models import Clone, UserTemplate, utcnow
 from core.prompts import check_history, history_records, replace_history
+from core.quality.suites import clean_cases, clean_settings, restore_suites, suite_records
 from core.template_library import USER_PREFIX, template_from_data
 
 FORMAT = "clone-studio-bundle"
@@ -59,7 +60,9 @@ def build_manifest(runtime, clone_id: str) -> tuple[dict, list[tuple[str, Path]]
     with runtime.session() as session:
         clone = get_clone(session, clone_id)
         prompts = [{k: _jsonable(v) for k, v in record.items()} for record in history_records(session, clone_id)]
-        question_sets = [{"name": qs.name, "questions": list(qs.questions)} for qs in question_sets_of(session, clone_id)]
+        suites = suite_records(session, clone_id, clone.owner_id)
+        # question_sets: the plain form older studios read (suites carry the full cases)
+        question_sets = [{"name": s["name"], "questions": [c["question"] for c in s["cases"]]} for s in suites]
         documents, files = [], []
         for n, document in enumerate(documents_of(session, clone_id), start=1):
             path = stored_file(runtime, document)
@@ -78,7 +81,8 @@ def build_manifest(runtime, clone_id: str) -> tuple[dict, list[tuple[str, Path]]
         "clone": {"name": clone.name, "description": clone.description, "avatar": clone.avatar,
                   "created_from": clone.created_from, "settings": settings},
         "voice": {name: getattr(clone, name) for name in VOICE_FIELDS},
-        "template": template, "prompts": prompts, "question_sets": question_sets, "documents": documents,
+        "template": template, "prompts": prompts, "question_sets": question_sets, "suites": suites,
+        "documents": documents,
     }
     return manifest, files
 
@@ -191,6 +195,14 @@ def _parse_manifest(raw: bytes) -> dict:
     return manifest
 
 
+def _suites_of(manifest: dict) -> list[dict]:
+    """The bundle's suites; a bundle from before suites carries plain question sets."""
+    if manifest.get("suites") is not None:
+        return manifest["suites"]
+    return [{"name": qs["name"], "cases": [{"question": str(q)} for q in qs["questions"]]}
+            for qs in manifest["question_sets"]]
+
+
 def _is_text(value) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -204,6 +216,18 @@ def _check_listing(manifest: dict) -> None:
     for qs in manifest["question_sets"]:
         if not isinstance(qs, dict) or not _is_text(qs.get("name")) or not isinstance(qs.get("questions"), list):
             raise _corrupt("a question set is unreadable")
+    suites = manifest.get("suites")
+    if suites is not None and (not isinstance(suites, list) or not all(
+            isinstance(s, dict) and _is_text(s.get("name")) and isinstance(s.get("cases", []), list)
+            and isinstance(s.get("drafts", []), list) and isinstance(s.get("settings", {}), dict) for s in suites)):
+        raise _corrupt("a test suite is unreadable")
+    try:
+        for record in _suites_of(manifest):
+            clean_cases(record.get("cases") or [], allow_empty=True)
+            clean_cases(record.get("drafts") or [], allow_empty=True)
+            clean_settings(record.get("settings") or {})
+    except InvalidInput as error:
+        raise _corrupt(f"a test suite is unreadable: {str(error).rstrip('.')}") from None
     settings = manifest["clone"].get("settings", {})
     if not isinstance(settings, dict) or not isinstance(manifest.get("voice", {}), dict):
         raise _corrupt("its settings are unreadable")
@@ -313,9 +337,7 @@ def import_bundle(runtime, data: bytes, *, wait: bool = True, owner_id: str = LO
             clone = session.get(Clone, clone.id)
             replace_history(session, clone, _prompt_records(manifest))
             _restore_template(session, clone, manifest.get("template"))
-            for question_set in manifest["question_sets"]:
-                session.add(QuestionSet(owner_id=owner_id, clone_id=clone.id, name=str(question_set["name"]),
-                                        questions=[str(q) for q in question_set["questions"]]))
+            restore_suites(session, clone, _suites_of(manifest))
             session.add(clone)
             session.commit()
             session.refresh(clone)

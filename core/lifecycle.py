@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 from core.clones import MAX_NAME, create_clone, get_clone, list_clones, update_clone
 from core.config import LOCAL_OWNER
 from core.errors import IngestError
-from core.models import Clone, Document, QuestionSet
+from core.models import Clone, Document
 from core.prompts import LAYERS, active_prompts, history_records, replace_history, validate_layer
+from core.quality.suites import restore_suites, suite_records
 from core.template_library import get_template, merged_variables
 
 # Settings a duplicate or a bundle carries over (identity, timestamps and favourite stay behind).
@@ -80,7 +81,7 @@ def create_from_template(
 
 def duplicate_clone(runtime, clone_id: str, name: str | None = None, *, knowledge: bool = False,
                     wait: bool = False) -> Clone:
-    """A copy with every prompt version (history, parents, active ones), settings and question sets.
+    """A copy with every prompt version (history, parents, active ones), settings and test suites.
 
     With `knowledge`, the original files are added again and re-indexed: in the background, or
     before returning when `wait` is set.
@@ -88,26 +89,20 @@ def duplicate_clone(runtime, clone_id: str, name: str | None = None, *, knowledg
     with runtime.session() as session:
         source = get_clone(session, clone_id)
         records = history_records(session, clone_id)
-        question_sets = [(qs.name, list(qs.questions)) for qs in question_sets_of(session, clone_id)]
+        suites = suite_records(session, clone_id, source.owner_id)
         name = name if name and name.strip() else unique_name(session, source.name, source.owner_id)
     copy = create_clone(runtime, name, source.description, source.avatar, owner_id=source.owner_id,
                         created_from="duplicate", **clone_settings(source))
     with runtime.session() as session:
         copy = session.get(Clone, copy.id)
         replace_history(session, copy, records)
-        for set_name, questions in question_sets:
-            session.add(QuestionSet(owner_id=copy.owner_id, clone_id=copy.id, name=set_name, questions=questions))
+        restore_suites(session, copy, suites)
         session.commit()
     if knowledge:
         copy_knowledge(runtime, source.id, copy.id)
         if wait:
             wait_indexed(runtime)
     return copy
-
-
-def question_sets_of(session: Session, clone_id: str) -> list[QuestionSet]:
-    return list(session.exec(select(QuestionSet).where(QuestionSet.clone_id == clone_id)
-                             .order_by(QuestionSet.created_at)).all())
 
 
 def documents_of(session: Session, clone_id: str) -> list[Document]:

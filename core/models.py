@@ -169,15 +169,97 @@ class UsageEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
-class QuestionSet(SQLModel, table=True):
-    __tablename__ = "question_set"
+class TestSuite(SQLModel, table=True):
+    """A clone's list of test cases (the question sets of old grew into suites).
+
+    `settings`: judge ("provider:model" or ""), k (judge repeats, 1-5), latency_ms / cost_usd
+    ceilings, grounded threshold; missing keys take the defaults in core.quality.suites.
+    """
+
+    __tablename__ = "test_suite"
+    __test__ = False
 
     id: str = Field(default_factory=new_id, primary_key=True)
     owner_id: str = Field(default=LOCAL_OWNER, index=True)
     clone_id: str = Field(sa_column=_fk("clone.id"))
     name: str
-    questions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TestCase(SQLModel, table=True):
+    """One question and what its answer must (not) say, cite or refuse; drafts do not count until accepted."""
+
+    __tablename__ = "test_case"
+    __test__ = False
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    suite_id: str = Field(sa_column=_fk("test_suite.id"))
+    position: int = 0
+    question: str
+    must_contain: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    must_not_contain: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    regex: str = ""
+    expected_document: Optional[str] = None
+    expected_page: Optional[int] = None
+    should_refuse: bool = False
+    reference: str = ""
+    status: str = "active"  # active / draft
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EvalRun(SQLModel, table=True):
+    """A suite answered with one set of prompt versions and one model, every case scored."""
+
+    __tablename__ = "eval_run"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    clone_id: str = Field(sa_column=_fk("clone.id"))
+    suite_id: Optional[str] = Field(default=None, index=True)
+    suite_name: str = ""
+    label: str = ""
+    # {"system": n, "rag": n, "user": n}; None for a layer answered from an unsaved draft
+    prompt_versions: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    variant: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # ab.Variant.record()
+    provider: str = ""
+    model: str = ""
+    judge: str = ""  # "provider:model" or "" (no judge)
+    status: str = "running"  # running / complete / incomplete / cancelled
+    error: Optional[str] = None
+    pass_rate: Optional[float] = None
+    scores: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # {criterion: mean}
+    cost_usd: float = 0.0
+    duration_ms: Optional[float] = None
+    case_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    finished_at: Optional[datetime] = None
+
+
+class EvalResult(SQLModel, table=True):
+    """One case of a run: the answer, its sources, every evaluator's {score, passed, reason}."""
+
+    __tablename__ = "eval_result"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    run_id: str = Field(sa_column=_fk("eval_run.id"))
+    case_id: Optional[str] = None
+    position: int = 0
+    question: str
+    answer: str = ""
+    citations: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # sources cited
+    sources: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # everything retrieved
+    scores: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    passed: bool = False
+    error: Optional[str] = None
+    cost_usd: float = 0.0
+    latency_ms: Optional[float] = None
+    retrieval_ms: Optional[float] = None
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class ABRun(SQLModel, table=True):
@@ -188,7 +270,8 @@ class ABRun(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     owner_id: str = Field(default=LOCAL_OWNER, index=True)
     clone_id: str = Field(sa_column=_fk("clone.id"))
-    question_set_id: Optional[str] = None
+    question_set_id: Optional[str] = None  # a test_suite id (question sets became suites in 0002)
+    judge: str = ""  # "provider:model" that voted on this run, "" when none
     variant_a: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     variant_b: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = "running"  # running / complete / failed
@@ -210,7 +293,10 @@ class ABResult(SQLModel, table=True):
     sources: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     meta_a: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     meta_b: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    winner: Optional[str] = None  # a / b / tie
+    winner: Optional[str] = None  # a / b / tie (the person's vote, un-shuffled)
+    shown_first: str = "a"  # which variant the blind vote showed on the left (shuffled per case)
+    judge_vote: Optional[str] = None  # a / b / tie when both orders agreed; None when contested or not judged
+    judge_detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # both orders, reasons
     scores: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

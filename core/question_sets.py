@@ -1,13 +1,32 @@
-"""A clone's saved question sets: the suites A/B runs (and later, judges) ask."""
+"""Question sets, the plain view of a test suite: its name and its active questions in order.
+
+Question sets grew into test suites (core.quality.suites, migration 0002); this keeps the
+Prompts page's simple editor and A/B runs working on them. Renaming or re-listing questions
+keeps the richer fields of every case whose question stays.
+"""
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from dataclasses import dataclass
+from datetime import datetime
 
-from core.errors import InvalidInput, NotFound
-from core.models import Clone, QuestionSet
+from sqlmodel import Session
+
+from core.config import LOCAL_OWNER
+from core.errors import InvalidInput
+from core.quality import suites
 
 MAX_QUESTIONS = 200
 MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class QuestionSet:
+    id: str
+    owner_id: str
+    clone_id: str
+    name: str
+    questions: list[str]
+    created_at: datetime
 
 
 def parse_questions(text: str) -> list[str]:
@@ -28,54 +47,39 @@ def clean_questions(questions) -> list[str]:
     return cleaned
 
 
-def _clean_name(session: Session, clone_id: str, name: str, except_id: str | None = None) -> str:
-    name = " ".join(str(name or "").split())
-    if not name:
-        raise InvalidInput("Give the question set a name, then save again.")
-    for other in list_question_sets(session, clone_id):
-        if other.id != except_id and other.name.lower() == name.lower():
-            raise InvalidInput(f"This clone already has a question set called '{name}'; choose another name.")
-    return name
+def _view(session: Session, suite) -> QuestionSet:
+    questions = [case.question for case in suites.suite_cases(session, suite.id, "active", suite.owner_id)]
+    return QuestionSet(suite.id, suite.owner_id, suite.clone_id, suite.name, questions, suite.created_at)
 
 
-def list_question_sets(session: Session, clone_id: str) -> list[QuestionSet]:
-    query = select(QuestionSet).where(QuestionSet.clone_id == clone_id).order_by(QuestionSet.created_at)
-    return list(session.exec(query).all())
+def list_question_sets(session: Session, clone_id: str, owner_id: str = LOCAL_OWNER) -> list[QuestionSet]:
+    return [_view(session, suite) for suite in suites.list_suites(session, clone_id, owner_id)]
 
 
-def get_question_set(session: Session, set_id: str) -> QuestionSet:
-    row = session.get(QuestionSet, set_id)
-    if row is None:
-        raise NotFound("That question set no longer exists; pick another one.")
-    return row
+def get_question_set(session: Session, set_id: str, owner_id: str = LOCAL_OWNER) -> QuestionSet:
+    return _view(session, suites.get_suite(session, set_id, owner_id))
 
 
-def create_question_set(session: Session, clone_id: str, name: str, questions) -> QuestionSet:
-    clone = session.get(Clone, clone_id)
-    if clone is None:
-        raise NotFound("That clone no longer exists; pick another one.")
-    row = QuestionSet(
-        owner_id=clone.owner_id, clone_id=clone_id, name=_clean_name(session, clone_id, name),
-        questions=clean_questions(questions),
-    )
-    session.add(row)
-    session.commit()
-    session.refresh(row)
-    return row
+def create_question_set(session: Session, clone_id: str, name: str, questions,
+                        owner_id: str = LOCAL_OWNER) -> QuestionSet:
+    rows = [{"question": q} for q in clean_questions(questions)]
+    return _view(session, suites.create_suite(session, clone_id, name, rows, owner_id=owner_id))
 
 
-def update_question_set(session: Session, set_id: str, *, name: str | None = None, questions=None) -> QuestionSet:
-    row = get_question_set(session, set_id)
+def update_question_set(session: Session, set_id: str, *, name: str | None = None, questions=None,
+                        owner_id: str = LOCAL_OWNER) -> QuestionSet:
+    suite = suites.get_suite(session, set_id, owner_id)
     if name is not None:
-        row.name = _clean_name(session, row.clone_id, name, except_id=row.id)
+        suite = suites.rename_suite(session, set_id, name, owner_id)
     if questions is not None:
-        row.questions = clean_questions(questions)
-    session.add(row)
-    session.commit()
-    session.refresh(row)
-    return row
+        by_question = {case.question: case for case in suites.suite_cases(session, set_id, "active", owner_id)}
+        rows = []
+        for question in clean_questions(questions):
+            case = by_question.get(question)
+            rows.append({**suites.case_record(case), "id": case.id} if case else {"question": question})
+        suites.replace_cases(session, set_id, rows, owner_id)
+    return _view(session, suite)
 
 
-def delete_question_set(session: Session, set_id: str) -> None:
-    session.delete(get_question_set(session, set_id))
-    session.commit()
+def delete_question_set(session: Session, set_id: str, owner_id: str = LOCAL_OWNER) -> None:
+    suites.delete_suite(session, set_id, owner_id)

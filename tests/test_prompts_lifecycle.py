@@ -92,7 +92,7 @@ def test_question_sets(db):
     assert parse_questions("What?\n\n  Why?  \nWhat?\n") == ["What?", "Why?"]
     with db.session() as session:
         smoke = create_question_set(session, clone.id, "Smoke", parse_questions("One?\nTwo?"))
-        with pytest.raises(InvalidInput, match="already has a question set"):
+        with pytest.raises(InvalidInput, match="already has a test suite"):
             create_question_set(session, clone.id, "smoke", ["x"])
         with pytest.raises(InvalidInput, match="at least one question"):
             create_question_set(session, clone.id, "Empty", ["  ", ""])

@@ -1,0 +1,1 @@
+"""The quality lab: test suites, evaluators, the LLM judge, runs, comparisons and judge agreement."""
