@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, Column, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.config import LOCAL_OWNER
@@ -310,3 +310,55 @@ class UserTemplate(SQLModel, table=True):
     name: str
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MessageStat(SQLModel, table=True):
+    """One message's figures in plain columns (core.message_stats keeps it in step; analytics reads it)."""
+
+    __tablename__ = "message_stat"
+    __table_args__ = (Index("ix_message_stat_owner_day", "owner_id", "day"),
+                      Index("ix_message_stat_clone_day", "clone_id", "day"))
+
+    message_id: str = Field(sa_column=Column(String, ForeignKey("message.id", ondelete="CASCADE"), primary_key=True))
+    owner_id: str = LOCAL_OWNER
+    clone_id: str
+    conversation_id: str
+    role: str
+    status: str = "complete"
+    provider: Optional[str] = None
+    model: Optional[str] = None
+    v_system: Optional[int] = None
+    v_rag: Optional[int] = None
+    v_user: Optional[int] = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    retrieval_ms: Optional[float] = None
+    first_token_ms: Optional[float] = None
+    total_ms: Optional[float] = None
+    stt_ms: Optional[float] = None
+    speech_ms: Optional[float] = None
+    first_audio_ms: Optional[float] = None
+    voice: bool = False
+    sources: int = 0
+    cited: int = 0
+    top_score: Optional[float] = None
+    day: date
+    created_at: datetime
+
+
+class MessageSource(SQLModel, table=True):
+    """One source retrieved for an answer: which document (and page), its score, whether the answer cited it."""
+
+    __tablename__ = "message_source"
+
+    message_id: str = Field(sa_column=Column(String, ForeignKey("message.id", ondelete="CASCADE"), primary_key=True))
+    position: int = Field(primary_key=True)
+    document_id: str = ""
+    document: str = ""
+    page: Optional[int] = None
+    score: Optional[float] = None
+    cited: bool = False
+
+
+import core.message_stats  # noqa: E402,F401  (keeps message_stat / message_source in step with every saved message)
