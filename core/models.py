@@ -235,6 +235,7 @@ class EvalRun(SQLModel, table=True):
     duration_ms: Optional[float] = None
     case_count: int = 0
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)  # heartbeat: a running run untouched for long has died
     finished_at: Optional[datetime] = None
 
 

@@ -42,6 +42,7 @@ def upgrade() -> None:
     sa.Column('duration_ms', sa.Float(), nullable=True),
     sa.Column('case_count', sa.Integer(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('finished_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['clone_id'], ['clone.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
