@@ -23,7 +23,7 @@ MAX_QUESTION_CHARS = 2000
 MAX_FILE_BYTES = 2 * 1024 * 1024
 STATUSES = ("active", "draft")
 COLUMNS = ("question", "must_contain", "must_not_contain", "regex", "expected_source", "should_refuse", "reference")
-DEFAULT_SETTINGS = {"judge": "", "k": 1, "latency_ms": None, "cost_usd": None, "grounded_threshold": 0.5,
+DEFAULT_SETTINGS = {"judge": "auto", "k": 1, "latency_ms": None, "cost_usd": None, "grounded_threshold": 0.5,
                     "similarity_threshold": 0.6}
 
 
@@ -103,9 +103,10 @@ def clean_settings(settings: dict) -> dict:
         if key not in DEFAULT_SETTINGS:
             continue
         if key == "judge":
-            value = str(value or "").strip()
-            if value and ":" not in value:
-                raise InvalidInput("Write the judge as provider:model, for example openai:gpt-4o-mini.")
+            value = str(value or "").strip() or "auto"
+            if value not in ("auto", "none") and ":" not in value:
+                raise InvalidInput("Write the judge as provider:model (for example openai:gpt-4o-mini), "
+                                   "'auto' or 'none'.")
         elif key == "k":
             value = _int(value, "The judge's repeats")
             if not 1 <= value <= 5:
