@@ -7,6 +7,7 @@ person (a / b / tie) and a `scores` map that automatic judges can fill later:
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass
 from time import perf_counter
 from typing import Callable, Iterator, Sequence
@@ -210,6 +211,7 @@ def _answer_both(runtime, clone, run, position, question, variant_a, variant_b) 
         answer_a=a.text, answer_b=b.text, sources=source_records(comparison.sources),
         meta_a={**a.meta(), "retrieval_ms": comparison.retrieval_ms},
         meta_b={**b.meta(), "retrieval_ms": comparison.retrieval_ms},
+        shown_first=secrets.choice("ab"),  # blind votes show the two answers in this order
     )
     with runtime.session() as session:
         session.add(result)

@@ -43,14 +43,14 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 
 def configured_judges(runtime) -> list[str]:
-    """Providers that can judge right now: a key is set (or, for a compatible server, a base URL)."""
+    """Providers that can judge right now: a key is set (or, for a compatible server, a base URL was set)."""
     from core.keys import key_status
-    from core.preferences import base_url
+    from core.preferences import DEFAULT_COMPATIBLE_URL, base_url
 
     ready = []
     for provider in JUDGE_PROVIDERS:
-        if provider == "openai_compatible":
-            if base_url(runtime, provider):
+        if provider == "openai_compatible":  # only a server someone set up (Ollama's default address is not enough)
+            if base_url(runtime, provider) not in (None, DEFAULT_COMPATIBLE_URL):
                 ready.append(provider)
         elif key_status(runtime, provider).source:
             ready.append(provider)
@@ -230,7 +230,7 @@ class Judge:
             reason = rounds[0][name][1]
             if self.k > 1:
                 reason += f" (judged {self.k}×, spread {spread:.2f})"
-            scores[f"judge:{name}"] = Score(value, value >= (PASS_AT - 1) / 4, reason, spread)
+            scores[f"judge:{name}"] = Score(value, value >= (PASS_AT - 1) / 4, reason, spread if self.k > 1 else None)
         return scores
 
     def compare(self, question: str, sources: Sequence[dict], answer_a: str, answer_b: str) -> PairVerdict:
