@@ -13,7 +13,7 @@ import logging
 import math
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from core.models import Conversation, Message, MessageSource, MessageStat
@@ -67,20 +67,37 @@ def stat_fields(message: Message, clone_id: str) -> dict:
     return fields
 
 
-def source_rows(message: Message) -> list[dict]:
-    """One message_source row per retrieved source of an answer."""
+SHARED = ("owner_id", "clone_id", "day", "status", "provider", "model", "v_system", "v_rag", "v_user")
+
+
+def source_rows(message: Message, fields: dict) -> list[dict]:
+    """One message_source row per document an answer's sources came from (`fields`: its stat_fields)."""
     if message.role != "assistant" or not isinstance(message.citations, list):
         return []
-    rows = []
-    for position, citation in enumerate(c for c in message.citations if isinstance(c, dict)):
-        page = citation.get("page")
-        rows.append({
-            "message_id": message.id, "position": position,
-            "document_id": str(citation.get("document_id") or ""), "document": str(citation.get("document") or ""),
-            "page": page if isinstance(page, int) and not isinstance(page, bool) else None,
-            "score": _number(citation.get("score")), "cited": bool(citation.get("cited")),
-        })
-    return rows
+    shared = {name: fields[name] for name in SHARED}
+    documents: dict[tuple, dict] = {}
+    for citation in (c for c in message.citations if isinstance(c, dict)):
+        document_id, name = str(citation.get("document_id") or ""), str(citation.get("document") or "")
+        row = documents.setdefault((document_id, name), {
+            **shared, "message_id": message.id, "position": len(documents), "document_id": document_id,
+            "document": name, "retrieved": 0, "cited": 0, "top_score": None})
+        row["retrieved"] += 1
+        row["cited"] += bool(citation.get("cited"))
+        score = _number(citation.get("score"))
+        if score is not None and (row["top_score"] is None or score > row["top_score"]):
+            row["top_score"] = score
+    return list(documents.values())
+
+
+def _opens_thread(session: Session, message: Message) -> bool:
+    """A question that is the first message of its thread."""
+    if message.role != "user":
+        return False
+    if any(isinstance(obj, Conversation) and obj.id == message.conversation_id for obj in session.new):
+        return True
+    earlier = session.execute(select(Message.id).where(Message.conversation_id == message.conversation_id,
+                                                       Message.id != message.id).limit(1)).first()
+    return earlier is None
 
 
 def _clone_of(session: Session, conversation_id: str | None) -> str | None:
@@ -98,12 +115,12 @@ def _sync(session: Session, message: Message, new: bool) -> None:
     fields = stat_fields(message, clone_id)
     stat = None if new else session.get(MessageStat, message.id)
     if stat is None:
-        session.add(MessageStat(message_id=message.id, **fields))
+        session.add(MessageStat(message_id=message.id, opens_thread=_opens_thread(session, message), **fields))
     else:
         for name, value in fields.items():
             setattr(stat, name, value)
         session.execute(delete(MessageSource).where(MessageSource.message_id == message.id))
-    session.add_all(MessageSource(**row) for row in source_rows(message))
+    session.add_all(MessageSource(**row) for row in source_rows(message, fields))
 
 
 @event.listens_for(Session, "before_flush")

@@ -341,6 +341,7 @@ class MessageStat(SQLModel, table=True):
     speech_ms: Optional[float] = None
     first_audio_ms: Optional[float] = None
     voice: bool = False
+    opens_thread: bool = False  # the first question of its thread
     sources: int = 0
     cited: int = 0
     top_score: Optional[float] = None
@@ -349,17 +350,31 @@ class MessageStat(SQLModel, table=True):
 
 
 class MessageSource(SQLModel, table=True):
-    """One source retrieved for an answer: which document (and page), its score, whether the answer cited it."""
+    """One document an answer's sources came from: how many of its passages were retrieved and cited.
+
+    Carries its answer's filter columns (owner, clone, day, status, provider, model, versions) so the
+    per-document figures need no join."""
 
     __tablename__ = "message_source"
+    __table_args__ = (Index("ix_message_source_owner_day", "owner_id", "day"),
+                      Index("ix_message_source_clone_day", "clone_id", "day"))
 
     message_id: str = Field(sa_column=Column(String, ForeignKey("message.id", ondelete="CASCADE"), primary_key=True))
     position: int = Field(primary_key=True)
+    owner_id: str = LOCAL_OWNER
+    clone_id: str
+    day: date
+    status: str = "complete"
+    provider: Optional[str] = None
+    model: Optional[str] = None
+    v_system: Optional[int] = None
+    v_rag: Optional[int] = None
+    v_user: Optional[int] = None
     document_id: str = ""
     document: str = ""
-    page: Optional[int] = None
-    score: Optional[float] = None
-    cited: bool = False
+    retrieved: int = 0
+    cited: int = 0
+    top_score: Optional[float] = None
 
 
 import core.message_stats  # noqa: E402,F401  (keeps message_stat / message_source in step with every saved message)

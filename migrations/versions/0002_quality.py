@@ -233,14 +233,26 @@ def _create_message_stats() -> None:
     op.create_table('message_source',
     sa.Column('message_id', sa.String(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('clone_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('model', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('v_system', sa.Integer(), nullable=True),
+    sa.Column('v_rag', sa.Integer(), nullable=True),
+    sa.Column('v_user', sa.Integer(), nullable=True),
     sa.Column('document_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('document', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('page', sa.Integer(), nullable=True),
-    sa.Column('score', sa.Float(), nullable=True),
-    sa.Column('cited', sa.Boolean(), nullable=False),
+    sa.Column('retrieved', sa.Integer(), nullable=False),
+    sa.Column('cited', sa.Integer(), nullable=False),
+    sa.Column('top_score', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['message_id'], ['message.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('message_id', 'position')
     )
+    with op.batch_alter_table('message_source', schema=None) as batch_op:
+        batch_op.create_index('ix_message_source_clone_day', ['clone_id', 'day'], unique=False)
+        batch_op.create_index('ix_message_source_owner_day', ['owner_id', 'day'], unique=False)
     op.create_table('message_stat',
     sa.Column('message_id', sa.String(), nullable=False),
     sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -263,6 +275,7 @@ def _create_message_stats() -> None:
     sa.Column('speech_ms', sa.Float(), nullable=True),
     sa.Column('first_audio_ms', sa.Float(), nullable=True),
     sa.Column('voice', sa.Boolean(), nullable=False),
+    sa.Column('opens_thread', sa.Boolean(), nullable=False),
     sa.Column('sources', sa.Integer(), nullable=False),
     sa.Column('cited', sa.Integer(), nullable=False),
     sa.Column('top_score', sa.Float(), nullable=True),
@@ -282,6 +295,9 @@ def _drop_message_stats() -> None:
         batch_op.drop_index('ix_message_stat_owner_day')
         batch_op.drop_index('ix_message_stat_clone_day')
     op.drop_table('message_stat')
+    with op.batch_alter_table('message_source', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_source_owner_day')
+        batch_op.drop_index('ix_message_source_clone_day')
     op.drop_table('message_source')
 
 
@@ -314,8 +330,8 @@ def _fill_message_stats() -> None:
     stat = sa.Table('message_stat', meta, autoload_with=connection)
     source = sa.Table('message_source', meta, autoload_with=connection)
     query = sa.select(_message, _conversation.c.clone_id).join(
-        _conversation, _conversation.c.id == _message.c.conversation_id)
-    stats, sources = [], []
+        _conversation, _conversation.c.id == _message.c.conversation_id).order_by(_message.c.created_at)
+    stats, sources, threads = [], [], set()
     for row in connection.execute(query).mappings():
         timings = row['timings'] if isinstance(row['timings'], dict) else {}
         versions = row['prompt_versions'] if isinstance(row['prompt_versions'], dict) else {}
@@ -323,21 +339,34 @@ def _fill_message_stats() -> None:
         scores = [s for s in (_ms(c.get('score')) for c in citations) if s is not None]
         created = row['created_at']
         day = (created.astimezone(dt.timezone.utc) if created.tzinfo else created).date()
-        stats.append(dict(
+        stat_row = dict(
             message_id=row['id'], owner_id=row['owner_id'], clone_id=row['clone_id'],
             conversation_id=row['conversation_id'], role=row['role'], status=row['status'],
             provider=row['provider'], model=row['model'], v_system=_int(versions.get('system')),
             v_rag=_int(versions.get('rag')), v_user=_int(versions.get('user')),
             input_tokens=int(row['input_tokens'] or 0), output_tokens=int(row['output_tokens'] or 0),
             cost_usd=_ms(row['cost_usd']) or 0.0, voice=_ms(timings.get('first_audio')) is not None,
+            opens_thread=row['role'] == 'user' and row['conversation_id'] not in threads,
             sources=len(citations), cited=sum(1 for c in citations if c.get('cited')),
             top_score=max(scores) if scores else None, day=day, created_at=created,
-            **{column: _ms(timings.get(key)) for key, column in _TIMINGS.items()}))
+            **{column: _ms(timings.get(key)) for key, column in _TIMINGS.items()})
+        stats.append(stat_row)
+        threads.add(row['conversation_id'])
         if row['role'] == 'assistant':
-            sources += [dict(message_id=row['id'], position=position, document_id=str(c.get('document_id') or ''),
-                             document=str(c.get('document') or ''), page=_int(c.get('page')),
-                             score=_ms(c.get('score')), cited=bool(c.get('cited')))
-                        for position, c in enumerate(citations)]
+            shared = {k: stat_row[k] for k in ('owner_id', 'clone_id', 'day', 'status', 'provider', 'model',
+                                               'v_system', 'v_rag', 'v_user')}
+            documents = {}
+            for c in citations:
+                key = (str(c.get('document_id') or ''), str(c.get('document') or ''))
+                doc = documents.setdefault(key, dict(shared, message_id=row['id'], position=len(documents),
+                                                     document_id=key[0], document=key[1], retrieved=0, cited=0,
+                                                     top_score=None))
+                doc['retrieved'] += 1
+                doc['cited'] += bool(c.get('cited'))
+                score = _ms(c.get('score'))
+                if score is not None and (doc['top_score'] is None or score > doc['top_score']):
+                    doc['top_score'] = score
+            sources += documents.values()
         if len(stats) >= 1000:
             connection.execute(stat.insert(), stats)
             stats = []
