@@ -13,6 +13,7 @@ PAGES = {
     "Build": [
         st.Page("app_pages/new_clone.py", title="New clone", icon=":material/add_circle:"),
         st.Page("app_pages/prompts.py", title="Prompts", icon=":material/tune:"),
+        st.Page("app_pages/quality.py", title="Quality", icon=":material/fact_check:"),
     ],
     "Configure": [
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),

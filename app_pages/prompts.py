@@ -187,6 +187,10 @@ def history_panel(layer: str, rows: list) -> None:
         except StudioError as error:
             fail(error)
         st.rerun()
+    if st.button(f"Run a test suite on v{chosen}", key=key(layer, "evaluate"), icon=":material/fact_check:",
+                 type="tertiary", help="Opens the Quality page with this version picked for the run."):
+        st.switch_page(state.PAGE_QUALITY, query_params={state.CLONE_PARAM: clone.id, "tab": "run",
+                                                         f"{layer}_version": str(chosen)})
 
 
 def side_by_side(diff, a: int, b: int) -> None:

@@ -21,6 +21,7 @@ PAGE_CHAT = "app_pages/chat.py"
 PAGE_VOICE = "app_pages/voice.py"
 PAGE_NEW_CLONE = "app_pages/new_clone.py"
 PAGE_PROMPTS = "app_pages/prompts.py"
+PAGE_QUALITY = "app_pages/quality.py"
 
 _CLONE_KEY = "studio.clone_id"
 _THREAD_KEY = "studio.thread_id"
