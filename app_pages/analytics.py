@@ -51,7 +51,7 @@ use, latency, cost, retrieval, quality, judge = st.tabs([
 
 with use:
     usage = figures["usage_per_day"]
-    has_use = not usage.empty and usage[["answers", "threads"]].to_numpy().sum() > 0
+    has_use = not usage.empty and (usage["answers"].sum() > 0 or usage["questions"].fillna(0).sum() > 0)
     if has_use:
         totals = st.columns(4)
         totals[0].metric("Questions", "—" if filters.answers_only else f"{int(usage['questions'].sum()):,}")
@@ -62,7 +62,7 @@ with use:
                  charts.usage, "No messages in this period yet. Chat with a clone on the Chat page (or pick a longer "
                  "period) and its questions, answers and threads are counted here.")
     if filters.answers_only and has_use:
-        st.caption("A prompt version, provider or model filter picks answers, so questions are not counted.")
+        st.caption("A prompt version, provider or model filter picks answers, so questions and new threads are not counted.")
 
 with latency:
     charts.block("latency_per_day", "Latency per day: p50 (solid) and p95 (dotted)", figures["latency_per_day"],
@@ -137,7 +137,9 @@ with judge:
         swap = trust["swap_consistency"]
         cells[3].metric("Kept its verdict when swapped", "—" if swap is None else f"{swap:.0%}",
                         help="Share of judged cases where the judge picked the same answer with the order swapped.")
-        st.caption(escape_md(f"Agreement is {kappa_band(trust['kappa'])}."))
+        st.caption(escape_md(f"Agreement is {kappa_band(trust['kappa'])}. " + (
+            "The judge agrees with people well enough to be trusted on its own." if trust["trusted"] else
+            "Treat the judge as advisory until kappa reaches 0.6 over at least 10 cases.")))
     charts.block("judge_confusion", "Judge against people's votes", figures["judge_confusion"], charts.confusion,
                  "No A/B cases have both a person's blind vote and the judge's vote yet. Run an A/B comparison with "
                  "a judge on the Quality page and vote on its cases.")

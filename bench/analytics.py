@@ -188,7 +188,7 @@ def quality(engine, rng: random.Random, clones: list[dict], today: datetime, day
                 human = rng.choice(["a", "b", "tie"])
                 judge = human if rng.random() < 0.7 else rng.choice(["a", "b", "tie", None])
                 ab_results.append(row(ABResult, run_id=run_id, position=case, question="Q?", winner=human,
-                                      judge_vote=judge, judge_detail={"orders": [judge, judge]}))
+                                      judge_vote=judge, judge_detail={"first": judge or "a", "swapped": judge or "b"}))
         for e in range(500):
             events.append(row(UsageEvent, clone_id=clone["id"], provider="elevenlabs", kind="tts_chars", amount=400,
                               cost_usd=0.012, created_at=today - timedelta(days=rng.randint(0, days - 1),

@@ -448,35 +448,31 @@ def _votes(session, filters: Filters, owner_id: Owner) -> pd.DataFrame:
     return _frame(session, statement, ["human", "judge", "detail"])
 
 
-def _judged(detail) -> bool:
-    return bool(_json(detail))
+def _agreement(session, filters: Filters, owner_id: Owner):
+    from core.quality.agreement import agreement
+
+    votes = _votes(session, filters, owner_id)
+    return agreement(list(zip(votes["human"], votes["judge"])), [_json(detail) for detail in votes["detail"]])
 
 
 def judge_confusion(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
-    """human, judge, count: every A/B case a person and the judge both decided (a / b / tie)."""
-    votes = _votes(session, filters, owner_id)
-    both = votes[votes["human"].isin(VOTES) & votes["judge"].isin(VOTES)]
-    grid = pd.MultiIndex.from_product([VOTES, VOTES], names=["human", "judge"])
-    counts = both.groupby(["human", "judge"]).size().reindex(grid, fill_value=0)
-    return counts.rename("count").reset_index() if not both.empty else pd.DataFrame(columns=["human", "judge", "count"])
+    """human, judge, count: every A/B case a person and the judge both decided (a / b / tie); empty when none."""
+    result = _agreement(session, filters, owner_id)
+    if not result.n:
+        return pd.DataFrame(columns=["human", "judge", "count"])
+    return pd.DataFrame([(human, judge, result.confusion[human][judge]) for human in VOTES for judge in VOTES],
+                        columns=["human", "judge", "count"])
 
 
 def judge_trust(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> dict:
-    """n, agreement, kappa (and its band), swap_consistency, judged: can the judge's votes be trusted?
+    """n, agreement, kappa (and its band), judged, swap_consistency, trusted (core.quality.agreement).
 
     `swap_consistency` is the share of judged cases where the judge kept its verdict when the two
-    answers were shown the other way round (a contested case has no judge vote).
+    answers were shown the other way round (a contested case has no judge vote, so no kappa).
     """
-    votes = _votes(session, filters, owner_id)
-    both = votes[votes["human"].isin(VOTES) & votes["judge"].isin(VOTES)]
-    judged = int(votes["detail"].map(_judged).sum()) if not votes.empty else 0
-    consistent = int(votes["judge"].isin(VOTES).sum()) if not votes.empty else 0
-    kappa = cohen_kappa(list(both["human"]), list(both["judge"]))
-    return {
-        "n": len(both), "agreement": float((both["human"] == both["judge"]).mean()) if len(both) else None,
-        "kappa": kappa, "band": kappa_band(kappa), "judged": judged,
-        "swap_consistency": consistent / judged if judged else None,
-    }
+    result = _agreement(session, filters, owner_id)
+    return {"n": result.n, "agreement": result.raw, "kappa": result.kappa, "band": result.band,
+            "judged": result.judged, "swap_consistency": result.swap_consistency, "trusted": result.trusted}
 
 
 # ---------------------------------------------------------------- quality (suite runs)
