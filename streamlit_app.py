@@ -15,6 +15,9 @@ PAGES = {
         st.Page("app_pages/prompts.py", title="Prompts", icon=":material/tune:"),
         st.Page("app_pages/quality.py", title="Quality", icon=":material/fact_check:"),
     ],
+    "Watch": [
+        st.Page("app_pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
+    ],
     "Configure": [
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
     ],
