@@ -19,12 +19,12 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, case, distinct, false, func, select, true, type_coerce
+from sqlalchemy import String, and_, case, false, func, select, true, type_coerce
 
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput
 from core.models import ABResult, ABRun, Clone, Document, EvalResult, EvalRun, MessageSource, MessageStat, UsageEvent
-from core.stats import cohen_kappa, kappa_band, wilson_interval
+from core.stats import wilson_interval
 
 ALL_OWNERS = None
 Owner = Union[str, Sequence[str], None]
@@ -114,6 +114,15 @@ def _where(filters: Filters, owner_id: Owner, answers: bool = False, c=S) -> lis
     if filters.version:
         for column, value in zip((c.v_system, c.v_rag, c.v_user), _versions_of(filters.version)):
             conditions.append(column.is_(None) if value is None else column == value)
+    return conditions
+
+
+def _created_in(column, filters: Filters) -> list:
+    """`column` (a timestamp) within the period's UTC days."""
+    start, end = filters.period()
+    conditions = [column < datetime.combine(end + timedelta(days=1), time(), timezone.utc)]
+    if start is not None:
+        conditions.append(column >= datetime.combine(start, time(), timezone.utc))
     return conditions
 
 
@@ -224,7 +233,9 @@ def answer_timings(session, filters: Filters = Filters(), owner_id: Owner = LOCA
     columns = ["day", *group, *STAGES.values()]
     chosen = [type_coerce(S.day, String).label("day"), *(S[c] for c in columns[1:])]  # no per-row date parsing
     statement = select(*chosen).where(*_where(filters, owner_id, answers=True), S.status != "error")
-    frame = _frame(session, statement, columns)
+    result = session.connection().execute(statement)
+    frame = pd.DataFrame(result.cursor.fetchall(), columns=columns)  # plain numbers and text: no per-row processing
+    result.close()
     frame[list(STAGES.values())] = frame[list(STAGES.values())].astype("float64")
     frame["day"] = pd.to_datetime(frame["day"].astype(str), format="%Y-%m-%d")
     return frame.rename(columns={column: stage for stage, column in STAGES.items()})
@@ -303,11 +314,7 @@ def latency_breakdown(session, filters: Filters = Filters(), owner_id: Owner = L
 
 def _usage_events(session, filters: Filters, owner_id: Owner) -> pd.DataFrame:
     """Metered speech and embedding use (usage_event) per day, provider and kind."""
-    start, end = filters.period()
-    conditions = [owner_condition(UsageEvent.owner_id, owner_id),
-                  UsageEvent.created_at < datetime.combine(end + timedelta(days=1), time(), timezone.utc)]
-    if start is not None:
-        conditions.append(UsageEvent.created_at >= datetime.combine(start, time(), timezone.utc))
+    conditions = [owner_condition(UsageEvent.owner_id, owner_id), *_created_in(UsageEvent.created_at, filters)]
     if filters.clone_id:
         conditions.append(UsageEvent.clone_id == filters.clone_id)
     if filters.provider:
@@ -436,11 +443,7 @@ def uncited_documents(session, filters: Filters = Filters(), owner_id: Owner = L
 
 
 def _votes(session, filters: Filters, owner_id: Owner) -> pd.DataFrame:
-    start, end = filters.period()
-    conditions = [owner_condition(ABRun.owner_id, owner_id),
-                  ABRun.created_at < datetime.combine(end + timedelta(days=1), time(), timezone.utc)]
-    if start is not None:
-        conditions.append(ABRun.created_at >= datetime.combine(start, time(), timezone.utc))
+    conditions = [owner_condition(ABRun.owner_id, owner_id), *_created_in(ABRun.created_at, filters)]
     if filters.clone_id:
         conditions.append(ABRun.clone_id == filters.clone_id)
     statement = select(ABResult.winner, ABResult.judge_vote, ABResult.judge_detail).select_from(
@@ -480,11 +483,7 @@ def judge_trust(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_O
 
 def _runs(session, filters: Filters, owner_id: Owner) -> pd.DataFrame:
     """Suite runs in scope with their prompt-version label and per-run case totals."""
-    start, end = filters.period()
-    conditions = [owner_condition(EvalRun.owner_id, owner_id),
-                  EvalRun.created_at < datetime.combine(end + timedelta(days=1), time(), timezone.utc)]
-    if start is not None:
-        conditions.append(EvalRun.created_at >= datetime.combine(start, time(), timezone.utc))
+    conditions = [owner_condition(EvalRun.owner_id, owner_id), *_created_in(EvalRun.created_at, filters)]
     if filters.clone_id:
         conditions.append(EvalRun.clone_id == filters.clone_id)
     if filters.provider:
