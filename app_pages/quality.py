@@ -363,7 +363,7 @@ def runs_view(suite) -> None:
 
 def result_card(result) -> None:
     icon = ":material/check_circle:" if result.passed else (":material/error:" if result.error else ":material/cancel:")
-    with st.expander(f"{'Passed' if result.passed else 'Failed'} · {result.question}", icon=icon):
+    with st.expander(f"{'Passed' if result.passed else 'Failed'} · {escape_md(result.question)}", icon=icon):
         st.markdown(model_markdown(result.answer) or "_(no answer)_")
         if result.error:
             st.error(escape_md(result.error), icon=":material/error:")
@@ -419,7 +419,7 @@ def compare_panel(suite) -> None:
         "What flipped": ["; ".join(row.flipped) for row in report.rows],
     }), hide_index=True, width="stretch", key=key("cmp-rows"))
     for row in report.regressions:
-        with st.expander(f"Worse · {row.question}", icon=":material/trending_down:"):
+        with st.expander(f"Worse · {escape_md(row.question)}", icon=":material/trending_down:"):
             a, b = st.columns(2)
             a.markdown("**Before**\n\n" + model_markdown(row.before.answer if row.before else ""))
             b.markdown("**After**\n\n" + model_markdown(row.after.answer if row.after else ""))

@@ -3,7 +3,6 @@ progress, two runs compared (regressions first), blind A/B votes with agreement,
 Prompts page's "run a test suite on this version" link."""
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -15,6 +14,7 @@ from core.knowledge.ingest import delete_document, ingest_now, list_documents
 from core.prompts import save_version
 from core.quality import runs, suites
 from tests.studio_app import app, no_exception, studio_runtime, texts  # noqa: F401
+from tests.test_prompts_page import click, labelled
 
 PAGE = "app_pages/quality.py"
 TABS = {"suite": ":material/checklist: Suite", "drafts": ":material/auto_awesome: Drafts",
@@ -44,18 +44,6 @@ def page(app, clone, query=None):  # noqa: F811
 def tab(at: AppTest, name: str) -> AppTest:
     at.session_state["quality.tab"] = TABS[name]
     at.run()
-    no_exception(at)
-    return at
-
-
-def labelled(elements, label):
-    matches = [e for e in elements if e.label == label]
-    assert matches, f"no {label!r} in {[e.label for e in elements]}"
-    return matches[0]
-
-
-def click(at, label):
-    labelled(at.button, label).click().run()
     no_exception(at)
     return at
 

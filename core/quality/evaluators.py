@@ -6,7 +6,7 @@ Every evaluator returns a `Score`: a value in 0-1, pass/fail and a reason a pers
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -288,5 +288,3 @@ def label(name: str) -> str:
         return "Judge: " + name.split(":", 1)[1].replace("_", " ")
     return LABELS.get(name, name)
 
-
-__all__ = ["Score", "Outcome", "evaluate", "applicable", "label", "asdict"]
