@@ -33,13 +33,19 @@ def block(key: str, title: str, frame: pd.DataFrame, draw: Callable[[pd.DataFram
             st.markdown(f"**{escape_md(title)}**")
             st.info(empty, icon=":material/insights:")  # the page's own words (Markdown), never user text
         return
-    table = frame if table is None else table
+    table = _dated(frame if table is None else table)
     chart, side = st.columns([3, 2])
     chart.plotly_chart(draw(frame, title), key=f"analytics.{key}.chart", config={"displaylogo": False})
     with side:
         st.dataframe(table, hide_index=True, height=HEIGHT - 50, key=f"analytics.{key}.table")
         st.download_button("Download CSV", table.to_csv(index=False).encode("utf-8"), file_name=f"{key}.csv",
                            mime="text/csv", icon=":material/download:", key=f"analytics.{key}.csv")
+
+
+def _dated(table: pd.DataFrame) -> pd.DataFrame:
+    """Days as YYYY-MM-DD in tables and CSV files (not midnight timestamps)."""
+    days = [c for c in table.columns if pd.api.types.is_datetime64_any_dtype(table[c])]
+    return table.assign(**{c: table[c].dt.strftime("%Y-%m-%d") for c in days}) if days else table
 
 
 def _long(frame: pd.DataFrame, columns: list[str], labels: dict[str, str], name: str = "series") -> pd.DataFrame:
