@@ -298,7 +298,7 @@ def bench(label: str, settings: Settings, messages: int, runs: int) -> None:
     print(f"   fetch JSON + pandas    {pandas_ * 1000:8.1f} ms")
     whole = totals["all clones, all 90 days"]
     print(f"   the whole page over 90 days (all {len(analytics.QUERIES)} queries) takes {whole / sql:.2f} x the SQL JSON way's "
-          f"2 figures, {whole / pandas_:.2f} x the pandas way's (same run, so the ratios hold under load)")
+          f"2 figures, {whole / pandas_:.2f} x the pandas way's (timed minutes apart: a rough ratio on a busy machine)")
     runtime.close()
 
 
