@@ -59,10 +59,17 @@ def load_set(path: Path) -> tuple[list[Path], list[dict]]:
 
 
 def ingest_set(runtime, path: Path, name: str = "Grounding bench"):
+    from core.clones import find_clone
+    from core.errors import NotFound
     from core.knowledge.ingest import ingest_now
 
-    clone = create_clone(runtime, name, top_k=5)
     docs, questions = load_set(path)
+    try:
+        with runtime.session() as session:
+            return find_clone(session, name), questions, 0.0  # kept from an earlier run (--keep)
+    except NotFound:
+        pass
+    clone = create_clone(runtime, name, top_k=5)
     started = time.perf_counter()
     for doc in docs:
         document = ingest_now(runtime, clone.id, doc.name, doc.read_bytes())
@@ -146,13 +153,14 @@ def main() -> None:
     parser.add_argument("--set", action="append", type=Path, help="an evaluation set folder (repeatable)")
     parser.add_argument("--sweep", action="store_true", help="print refusal figures for candidate thresholds")
     parser.add_argument("--json", action="store_true", help="print the figures (and per-question rows) as JSON")
+    parser.add_argument("--keep", type=Path, help="keep the ingested clones in this folder and reuse them")
     parser.add_argument("--misses", action="store_true", help="list the questions each figure misses")
     args = parser.parse_args()
     sets = args.set or [p for p in (dev_set(), SECOND) if p is not None and (p / "questions.json").exists()]
     results = {}
     for path in sets:
-        with tempfile.TemporaryDirectory() as home:
-            home = Path(home)
+        with tempfile.TemporaryDirectory() as scratch:
+            home = args.keep / path.name if args.keep else Path(scratch)
             runtime = open_runtime(Settings(home, f"sqlite:///{home / 'studio.db'}", str(home / "lancedb"), 50),
                                    seed_demo=False)
             try:
