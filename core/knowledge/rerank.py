@@ -10,6 +10,7 @@ each candidate is scored on what retrieval already has in memory:
          + W_DOC   * document signal (the query names this document: title, number, version, status)
          + W_HEAD  * share of the query's rare terms in the chunk's section heading
          + W_FUSED * RRF score / best RRF score
+         + W_SENTENCE * share of the query's rare terms in the chunk's best sentence
 
 The weights were set on the development set and checked on the second set (README).
 """
@@ -21,6 +22,7 @@ W_TEXT = 0.30
 W_DOC = 0.25
 W_HEAD = 0.10
 W_FUSED = 0.10
+W_SENTENCE = 0.30
 CANDIDATES = 30
 
 
@@ -34,6 +36,7 @@ class Candidate:
     fused: float = 0.0
     document: float = 0.0
     heading: float = 0.0
+    sentence: float = 0.0
     rerank: float = 0.0
 
 
@@ -45,5 +48,5 @@ def rerank(candidates: list[Candidate]) -> list[Candidate]:
     best_fused = max(c.fused for c in candidates) or 1.0
     for c in candidates:
         c.rerank = (c.cosine + W_TEXT * c.text_score / best_text + W_DOC * c.document + W_HEAD * c.heading
-                    + W_FUSED * c.fused / best_fused)
+                    + W_FUSED * c.fused / best_fused + W_SENTENCE * c.sentence)
     return sorted(candidates, key=lambda c: (-c.rerank, -c.cosine))

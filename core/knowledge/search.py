@@ -10,6 +10,7 @@ clipped to [0, 1]; the order is the rerank order. Only chunks of ready documents
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +55,7 @@ class TextIndex:
     signal: DocumentSignal
     titles: dict[str, str]
     built_ms: float
+    sentences: dict = field(default_factory=dict)  # chunk id -> token sets of its sentences (filled lazily)
 
 
 def _ms(started: float) -> float:
@@ -152,7 +154,7 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
         candidates[record["id"]] = Candidate(record, float(cosine), float(scores[row]) if scores is not None else 0.0,
                                              vector_rank.get(row), text_rank.get(row))
     timings["fuse"] = _ms(started)
-    return candidates, matrix.files, index.titles, index.signal, index.bm25.idf_of
+    return candidates, matrix.files, index.titles, index.signal, index.bm25.idf_of, index.sentences
 
 
 def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
@@ -184,7 +186,7 @@ def _lance_candidates(runtime, clone: Clone, query: str, query_vector, hybrid: b
         c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
         c.text_rank, c.text_score = rank, float(score)
     signal, titles = _signal(params)
-    return candidates, files, titles, signal, lambda term: 1.0
+    return candidates, files, titles, signal, lambda term: 1.0, {}
 
 
 def _source(n: int, c: Candidate, files: dict[str, str], titles: dict[str, str]) -> Source:
@@ -240,10 +242,10 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
         found = _cached_candidates(runtime, clone, fingerprint, query, query_vector, hybrid, timings)
     else:
         found = _lance_candidates(runtime, clone, query, query_vector, hybrid, timings)
-    candidates, files, titles, signal, idf = found
+    candidates, files, titles, signal, idf, sentences = found
     started_rerank = perf_counter()
     _rrf(candidates)
-    ranked = _order(list(candidates.values()), query, signal, idf, use_rerank)
+    ranked = _order(list(candidates.values()), query, signal, idf, sentences, use_rerank)
     timings["rerank"] = _ms(started_rerank)
     if clone.min_score:
         ranked = [c for c in ranked if c.cosine >= clone.min_score]
@@ -252,13 +254,35 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     return Retrieval(sources, timings)
 
 
-def _order(candidates: list[Candidate], query: str, signal: DocumentSignal, idf, use_rerank: bool) -> list[Candidate]:
+_SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
+
+
+def _sentence_terms(cache: dict, row: dict) -> list[frozenset]:
+    found = cache.get(row["id"])
+    if found is None:
+        found = cache[row["id"]] = [frozenset(tokens(s)) for s in _SENTENCE.split(row["text"]) if s.strip()]
+    return found
+
+
+def best_sentence(terms: list[str], sentences: list[frozenset], idf) -> float:
+    """Share of the query's idf weight that the chunk's best sentence holds (the answer is usually one sentence)."""
+    unique = list(dict.fromkeys(terms))
+    weights = [idf(t) for t in unique]
+    total = sum(weights)
+    if total <= 0 or not sentences:
+        return 0.0
+    return max(sum(w for t, w in zip(unique, weights) if t in s) for s in sentences) / total
+
+
+def _order(candidates: list[Candidate], query: str, signal: DocumentSignal, idf, sentences: dict,
+           use_rerank: bool) -> list[Candidate]:
     if not use_rerank:
         return sorted(candidates, key=lambda c: (-c.fused, -c.cosine))
     terms = tokens(query)
     documents = signal.match(terms)
     headings: dict[str, float] = {}
     for c in candidates:
+        c.sentence = best_sentence(terms, _sentence_terms(sentences, c.row), idf)
         c.document = documents.get(c.row["document_id"], 0.0)
         heading = c.row["heading"] or ""
         if heading not in headings:
