@@ -162,3 +162,21 @@ def test_the_gate_is_a_threshold_on_confidence():
     low = respond("How long does the warranty last?", [WARRANTY], threshold=1.1)
     high = respond("How long does the warranty last?", [WARRANTY], threshold=0.0)
     assert low.kind == "closest" and high.kind == "answer" and 0 < low.confidence == high.confidence < 1.1
+
+
+def test_a_large_clone_searches_lancedb_full_text_while_its_index_builds(runtime, kettles, monkeypatch):
+    from core.knowledge import search
+
+    monkeypatch.setattr(search, "SYNC_INDEX_ROWS", 0)  # every clone counts as large here
+    runtime.store.matrices.drop()
+    first = retrieve(runtime, kettles, "descale with citric acid").sources
+    assert "citric acid" in first[0].text and first[0].text_rank == 1  # LanceDB's BM25 ranked it
+    for _ in range(100):
+        entry = runtime.store.matrices._entries[kettles.id]
+        if entry.text_index is not None:
+            break
+        import time
+
+        time.sleep(0.05)
+    assert entry.text_index is not None and entry.text_index.bm25 is not None
+    assert "citric acid" in retrieve(runtime, kettles, "descale with citric acid").sources[0].text

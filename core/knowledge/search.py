@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from core.errors import InvalidInput
 from core.knowledge.bm25 import BM25, tokens
 from core.knowledge.profile import context_header
-from core.knowledge.rerank import CANDIDATES, Candidate, rerank
+from core.knowledge.rerank import CANDIDATES, W_SENTENCE, Candidate, rerank
 from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.store import DIM, META, vectors_of
 from core.models import Clone, Document
@@ -90,30 +90,54 @@ def _signal(params: dict[str, tuple[str, dict]]) -> tuple[DocumentSignal, dict[s
     return DocumentSignal(identities), {doc: ident.title for doc, ident in identities.items()}
 
 
-def text_index(runtime, clone_id: str, matrix) -> TextIndex:
-    """The matrix's BM25 index and document signals, built once per matrix (it is rebuilt, with
-    the matrix, whenever the clone's documents change)."""
-    index = getattr(matrix, "text_index", None)
-    if index is not None:
-        return index
-    with _index_lock:
-        index = getattr(matrix, "text_index", None)
-        if index is None:
-            started = perf_counter()
-            signal, titles = _signal(document_params(runtime, clone_id))
-            meta = matrix.meta
-            texts = [f"{context_header(titles.get(d, ''), h or '')}\n{t}" for d, h, t in
-                     zip(meta["document_id"].to_pylist(), meta["heading"].to_pylist(), meta["text"].to_pylist())]
-            index = TextIndex(BM25(texts), signal, titles, 0.0)
-            index.built_ms = _ms(started)
-            matrix.text_index = index
+SYNC_INDEX_ROWS = 20_000  # larger clones build their BM25 index in the background (LanceDB full text meanwhile)
+
+
+def _build_index(runtime, clone_id: str, matrix) -> TextIndex:
+    started = perf_counter()
+    signal, titles = _signal(document_params(runtime, clone_id))
+    meta = matrix.meta
+    texts = [f"{context_header(titles.get(d, ''), h or '')}\n{t}" for d, h, t in
+             zip(meta["document_id"].to_pylist(), meta["heading"].to_pylist(), meta["text"].to_pylist())]
+    index = TextIndex(BM25(texts), signal, titles, 0.0)
+    index.built_ms = _ms(started)
     return index
 
 
-def _fulltext(runtime, clone_id: str, query: str, limit: int):
+def _build_in_background(runtime, clone_id: str, matrix) -> None:
+    try:
+        index = _build_index(runtime, clone_id, matrix)
+        with _index_lock:
+            matrix.text_index = index
+    except Exception:  # the LanceDB full-text leg keeps serving
+        log.warning("Could not build the in-memory full-text index of clone %s.", clone_id, exc_info=True)
+
+
+def text_index(runtime, clone_id: str, matrix) -> TextIndex | None:
+    """The matrix's BM25 index and document signals, built once per matrix (the matrix, and so
+    the index, is rebuilt whenever the clone's documents change). For a large clone the first
+    call starts the build in the background and returns None until it is ready."""
+    index = getattr(matrix, "text_index", None)
+    if index is not None:
+        return index
+    if len(matrix.meta) > SYNC_INDEX_ROWS:
+        with _index_lock:
+            if not getattr(matrix, "index_building", False):
+                matrix.index_building = True
+                threading.Thread(target=_build_in_background, args=(runtime, clone_id, matrix), daemon=True,
+                                 name=f"bm25-{clone_id[:8]}").start()
+        return None
+    with _index_lock:
+        index = getattr(matrix, "text_index", None)
+        if index is None:
+            index = matrix.text_index = _build_index(runtime, clone_id, matrix)
+    return index
+
+
+def _fulltext(runtime, clone_id: str, query: str, limit: int, ids_only: bool = False):
     started = perf_counter()
     try:
-        rows = runtime.store.fulltext(clone_id, query, limit)
+        rows = runtime.store.fulltext(clone_id, query, limit, ids_only=ids_only)
     except (OSError, RuntimeError, ValueError):
         log.warning("Full-text search failed for %r; using vector search alone.", query, exc_info=True)
         rows = None
@@ -139,9 +163,18 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
     index = text_index(runtime, clone.id, matrix)
     text_rows = np.empty(0, dtype=np.int64)
     scores = None
-    if hybrid:
+    if hybrid and index is not None:
         scores = index.bm25.scores(query)
         text_rows = index.bm25.top(scores, CANDIDATES)
+    elif hybrid:  # index still building: LanceDB's full-text index answers meanwhile
+        table, _ = _fulltext(runtime, clone.id, query, CANDIDATES, ids_only=True)
+        text_rows = matrix.rows_of(table["id"].to_pylist()) if table is not None else text_rows
+        lance = table["_score"].to_pylist() if table is not None else []
+        scores = np.zeros(len(matrix.meta), dtype=np.float32)
+        scores[text_rows] = np.asarray(lance[:len(text_rows)], dtype=np.float32)
+    if index is None:
+        signal, titles = _signal(document_params(runtime, clone.id))
+        index = TextIndex(None, signal, titles, 0.0)
     timings["fulltext"] = _ms(started)
     started = perf_counter()
     order = list(dict.fromkeys([*rows.tolist(), *text_rows.tolist()]))
@@ -154,7 +187,8 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
         candidates[record["id"]] = Candidate(record, float(cosine), float(scores[row]) if scores is not None else 0.0,
                                              vector_rank.get(row), text_rank.get(row))
     timings["fuse"] = _ms(started)
-    return candidates, matrix.files, index.titles, index.signal, index.bm25.idf_of, index.sentences
+    idf = index.bm25.idf_of if index.bm25 is not None else (lambda term: 1.0)
+    return candidates, matrix.files, index.titles, index.signal, idf, index.sentences
 
 
 def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
@@ -282,7 +316,8 @@ def _order(candidates: list[Candidate], query: str, signal: DocumentSignal, idf,
     documents = signal.match(terms)
     headings: dict[str, float] = {}
     for c in candidates:
-        c.sentence = best_sentence(terms, _sentence_terms(sentences, c.row), idf)
+        if W_SENTENCE:
+            c.sentence = best_sentence(terms, _sentence_terms(sentences, c.row), idf)
         c.document = documents.get(c.row["document_id"], 0.0)
         heading = c.row["heading"] or ""
         if heading not in headings:
