@@ -32,7 +32,7 @@ CLOSEST = "I couldn't find a clear answer to that in my knowledge base. The clos
 CLOSEST_ASK = "Is this what you mean? If not, try asking it another way."
 CLOSEST_PASSAGES = 2
 RELEVANCE_THRESHOLD = 0.45  # calibrated on the development set (bench/grounding.py --sweep; README)
-NOTHING_COSINE = 0.25  # below this, with no shared term, nothing retrieved is related at all
+NOTHING_COSINE = 0.35  # below this, with no shared term, nothing retrieved is related at all
 
 MAX_WORDS = 120
 MAX_UNITS = 6
@@ -457,12 +457,14 @@ def respond(question: str, sources: Sequence[Source], threshold: float | None = 
         return Reply(NOT_FOUND, "nothing") if terms(question) else Reply(NO_QUESTION, "greeting")
     if not terms(question):
         return Reply(NO_QUESTION, "greeting")
-    score_units(question, units, _similarities(question, units))
+    similarity = _similarities(question, units)
+    score_units(question, units, similarity)
     ranked = sorted(units, key=lambda u: u.score, reverse=True)
     best = ranked[0]
     sure = confidence(best)
     if sure < threshold:
-        if best.coverage <= 0 and best.source.score < NOTHING_COSINE:
+        closeness = max(similarity) if similarity else max(u.source.score for u in units)
+        if all(u.coverage <= 0 for u in units) and closeness < NOTHING_COSINE:
             return Reply(NOT_FOUND, "nothing", sure)
         closest = _closest(ranked)
         quotes = "\n".join(f"> {_cite(u.text, u.source.n)}" for u in closest)
