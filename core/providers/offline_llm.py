@@ -440,7 +440,7 @@ def _closest(ranked: list[Unit]) -> list[Unit]:
     """The best unit of each of the two closest passages, for "is this what you mean?"."""
     chosen, seen = [], set()
     for unit in ranked:
-        if unit.source.n not in seen and unit.kind == "sentence" or unit.kind == "item" and unit.source.n not in seen:
+        if unit.source.n not in seen:
             chosen.append(unit)
             seen.add(unit.source.n)
         if len(chosen) == CLOSEST_PASSAGES:
