@@ -175,7 +175,7 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
     if index is None:
         signal, titles = _signal(document_params(runtime, clone.id))
         index = TextIndex(None, signal, titles, 0.0)
-    timings["fulltext"] = _ms(started)
+    timings["fulltext"] = _ms(started) if hybrid else 0.0
     started = perf_counter()
     order = list(dict.fromkeys([*rows.tolist(), *text_rows.tolist()]))
     positions = np.asarray(order, dtype=np.int64)
