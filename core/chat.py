@@ -221,7 +221,8 @@ def citations(sources: Sequence[Source], answer: str) -> list[dict]:
     cited = cited_numbers(answer)
     return [
         {"n": s.n, "document": s.document, "document_id": s.document_id, "page": s.page, "heading": s.heading,
-         "chunk_id": s.chunk_id, "text": s.text, "score": round(float(s.score), 4), "cited": s.n in cited}
+         "chunk_id": s.chunk_id, "text": s.text, "score": round(float(s.score), 4), "cited": s.n in cited,
+         "vector_rank": s.vector_rank, "text_rank": s.text_rank, "fused": s.fused, "rerank": s.rerank}
         for s in sources
     ]
 

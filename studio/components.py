@@ -153,10 +153,20 @@ def retrieval_inspector(citations: list[dict], expanded: bool = False) -> None:
     cited = sum(1 for c in citations if c.get("cited"))
     label = f"Inspector · {plural(len(citations), 'chunk')} retrieved, {cited} cited"
     with st.expander(label, icon=":material/manage_search:", expanded=expanded):
-        sources_table(citations, show_cited=True)
+        sources_table(citations, show_cited=True, show_ranks=True)
 
 
-def sources_table(sources: list[dict], show_cited: bool = False) -> None:
+def _ranks(sources: list[dict]) -> dict:
+    """Why each passage won: its rank in each search leg, the fused score and the rerank score."""
+    return {
+        "Vector #": pd.array([s.get("vector_rank") for s in sources], dtype="Int64"),
+        "Text #": pd.array([s.get("text_rank") for s in sources], dtype="Int64"),
+        "Fused": [float(s.get("fused") or 0.0) for s in sources],
+        "Rerank": [float(s.get("rerank") or 0.0) for s in sources],
+    }
+
+
+def sources_table(sources: list[dict], show_cited: bool = False, show_ranks: bool = False) -> None:
     """Retrieved chunks as a table (text cells are never interpreted as Markdown or HTML)."""
     frame = pd.DataFrame(
         {
@@ -165,6 +175,7 @@ def sources_table(sources: list[dict], show_cited: bool = False) -> None:
             "Page": pd.array([s.get("page") for s in sources], dtype="Int64"),
             "Score": [float(s.get("score") or 0.0) for s in sources],
             **({"Cited": [bool(s.get("cited")) for s in sources]} if show_cited else {}),
+            **(_ranks(sources) if show_ranks else {}),
             "Passage": [passage(s.get("text", "")) for s in sources],
         }
     )
@@ -178,6 +189,12 @@ def sources_table(sources: list[dict], show_cited: bool = False) -> None:
                 help="Relevance to the question (0 to 1). Rows are in retrieval order: meaning and keywords combined.",
             ),
             "Cited": st.column_config.CheckboxColumn(width="small"),
+            "Vector #": st.column_config.NumberColumn(width="small", help="Rank by meaning (vector search); – when not in its top 30."),
+            "Text #": st.column_config.NumberColumn(width="small", help="Rank by keywords (BM25 full text); – when not in its top 30."),
+            "Fused": st.column_config.NumberColumn(format="%.4f", width="small", help="Both ranks combined (reciprocal rank fusion)."),
+            "Rerank": st.column_config.NumberColumn(
+                format="%.3f", width="small",
+                help="The final score that set the order: meaning, keywords, the document and section the question names."),
             "Passage": st.column_config.TextColumn(width="large"),
         },
     )

@@ -55,7 +55,83 @@ def test_search_json(runtime, settings, clone):
     done = run_cli(settings, "search", "--clone", "Field Guide", "--k", "1", "--json", "which", "bird", "stands", "in", "water?")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["results"] == [{"document": "guide.pdf", "page": 2, "text": "Herons wait in shallow water for fish.",
-                                "score": data["results"][0]["score"]}]
+    first = data["results"][0]
+    assert len(data["results"]) == 1
+    assert {k: first[k] for k in ("n", "document", "page", "text")} == {
+        "n": 1, "document": "guide.pdf", "page": 2, "text": "Herons wait in shallow water for fish."}
+    # the inspector fields say why it won: both legs ranked it first, fused and reranked scores
+    assert (first["vector_rank"], first["text_rank"]) == (1, 1)
+    assert first["fused"] == round(2 / 61, 6) and first["rerank"] > first["score"] > 0
     assert 0 < data["results"][0]["score"] <= 1
     assert {"embed", "vector", "fulltext", "fuse", "total"} <= set(data["timings_ms"])
+
+
+# ---------------------------------------------------------------- batch mode (in process: one model load)
+
+
+def _main(capsys, *args):
+    from core.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def guide(runtime, clone):
+    assert ingest_now(runtime, clone.id, "guide.md", b"# Owls\n\nBarn owls hunt at night.\n\n# Herons\n\n"
+                      b"Herons wait in shallow water for fish.").status == "ready"
+    return clone
+
+
+def test_ask_answers_every_question_of_a_file_as_json_lines(guide, tmp_path, capsys):
+    questions = tmp_path / "questions.txt"
+    questions.write_text("# my questions\nWhen do barn owls hunt?\n\nWhere do herons wait for fish?\n")
+    code, out, err = _main(capsys, "ask", "--clone", "Field Guide", "--questions", str(questions), "--json")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["question"] for line in lines] == ["When do barn owls hunt?", "Where do herons wait for fish?"]
+    assert "night" in lines[0]["answer"] and "shallow water" in lines[1]["answer"]
+    assert all(line["status"] == "complete" and any(c["cited"] for c in line["citations"]) for line in lines)
+    assert lines[0]["thread_id"] != lines[1]["thread_id"]  # each question is its own chat
+
+
+def test_search_runs_every_question_of_a_file_with_the_inspector_fields(guide, tmp_path, capsys):
+    questions = tmp_path / "q.txt"
+    questions.write_text("herons\nbarn owls at night\n")
+    code, out, err = _main(capsys, "search", "--clone", "Field Guide", "--k", "2", "--questions", str(questions), "--json")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["query"] for line in lines] == ["herons", "barn owls at night"]
+    assert lines[0]["results"][0]["heading"] == "Herons" and lines[1]["results"][0]["heading"] == "Owls"
+    assert {"vector_rank", "text_rank", "fused", "rerank"} <= set(lines[0]["results"][0])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.txt", "does not exist"),
+    (lambda d: (d / "empty.txt").write_text("\n# only a comment\n") and d / "empty.txt", "holds no questions"),
+    (lambda d: d, "is a folder"),
+    (lambda d: (d / "bin.txt").write_bytes(b"\xff\xfe\x00bad") and d / "bin.txt", "not UTF-8"),
+])
+def test_a_bad_questions_file_is_one_plain_error(guide, tmp_path, capsys, make, message):
+    for command in ("ask", "search"):
+        code, out, err = _main(capsys, command, "--clone", "Field Guide", "--questions", str(make(tmp_path)), "--json")
+        assert code == 1 and out == "" and message in err and "Traceback" not in err
+
+
+def test_a_question_and_a_questions_file_together_are_refused(guide, tmp_path, capsys):
+    questions = tmp_path / "q.txt"
+    questions.write_text("herons\n")
+    code, _, err = _main(capsys, "ask", "--clone", "Field Guide", "--questions", str(questions), "owls?")
+    assert code == 1 and "either a question or --questions" in err
+    code, _, err = _main(capsys, "search", "--clone", "Field Guide")
+    assert code == 1 and "Give a question" in err
+
+
+def test_a_command_imports_only_its_own_group():
+    import subprocess
+
+    code = ("import sys; from core.cli import build_parser; build_parser(['search', '--clone', 'x', 'q']); "
+            "print(sorted(m for m in sys.modules if m.startswith('core.cli.')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "['core.cli.batch', 'core.cli.knowledge']", done.stderr

@@ -37,7 +37,8 @@ def test_markdown_file_becomes_ready_with_chunks(runtime, clone):
     document = ingest_now(runtime, clone.id, "notes.md", NOTES)
     assert (document.status, document.error, document.kind, document.pages) == ("ready", None, "markdown", None)
     assert document.chunk_count == chunk_count(runtime, document.id) == 2
-    assert document.chunk_params == chunk_params()
+    assert {k: document.chunk_params[k] for k in chunk_params()} == chunk_params()
+    assert (document.chunk_params["format"], document.chunk_params["title"]) == (2, "Opening hours (notes)")
     path = stored_file(runtime, document)
     assert path == runtime.settings.files_dir / clone.id / f"{document.id}.md"
     assert path.read_bytes() == NOTES

@@ -45,13 +45,15 @@ def test_sources_are_numbered_scored_and_limited(runtime, clone):
     assert all(0.0 <= s.score <= 1.0 for s in result.sources)
     assert result.sources[0].document == "shipping.md" and result.sources[0].heading == "Shipping"
     assert result.sources[0].page is None and result.sources[0].chunk_id and result.sources[0].document_id
-    assert set(result.timings_ms) == {"embed", "vector", "fulltext", "fuse", "total"}
+    assert set(result.timings_ms) == {"embed", "vector", "fulltext", "fuse", "rerank", "total"}
     assert len(retrieve(runtime, clone, "delivery", k=5).sources) == 5
 
 
 def test_vector_only_ranks_by_similarity(runtime, clone):
-    scores = [s.score for s in retrieve(runtime, clone, "growing vegetables", k=6, hybrid=False).sources]
+    sources = retrieve(runtime, clone, "growing vegetables", k=6, hybrid=False, use_rerank=False).sources
+    scores = [s.score for s in sources]
     assert scores == sorted(scores, reverse=True) and len(scores) == 6
+    assert [s.vector_rank for s in sources] == [1, 2, 3, 4, 5, 6] and {s.text_rank for s in sources} == {None}
     assert retrieve(runtime, clone, "growing vegetables", hybrid=False).timings_ms["fulltext"] == 0.0
 
 

@@ -20,10 +20,27 @@ GROUPS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# which group registers each top-level command: a command loads only its own group's modules
+COMMANDS = {
+    "clones": ("core.cli.clones", "core.cli.bundles"), "ingest": ("core.cli.knowledge",),
+    "search": ("core.cli.knowledge",), "ask": ("core.cli.chat",), "prompts": ("core.cli.prompts",),
+    "templates": ("core.cli.templates",), "providers": ("core.cli.providers",), "speak": ("core.cli.voice",),
+    "transcribe": ("core.cli.voice",), "voices": ("core.cli.voice",),
+}
+
+
+def _command(argv: list[str]) -> str | None:
+    first = next((w for w in argv if not w.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv` naming a known command, only that command's group is imported
+    (help, unknown commands and a bare `python -m core` load every group)."""
     parser = argparse.ArgumentParser(prog="python -m core", description="Clone Studio from the command line.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in GROUPS:
+    command = _command(argv) if argv is not None and "-h" not in argv[:1] and "--help" not in argv[:1] else None
+    for name in COMMANDS[command] if command else GROUPS:
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -34,7 +51,7 @@ def print_json(data) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     from core.runtime import open_runtime
 

@@ -1,9 +1,11 @@
-"""`python -m core ingest --clone NAME FILE...` and `python -m core search --clone NAME [--k 5] --json QUERY`."""
+"""`python -m core ingest --clone NAME FILE...` and `python -m core search --clone NAME [--k 5] --json QUERY`
+(or `--questions FILE`: every line searched in one process, one JSON object per line)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from core.cli import print_json
+from core.cli.batch import check_one_source, json_line, read_questions
 from core.errors import IngestError
 
 
@@ -17,8 +19,9 @@ def register(subparsers) -> None:
     search.add_argument("--clone", required=True, metavar="NAME", help="clone name, slug or id")
     search.add_argument("--k", type=int, default=None, metavar="N", help="number of passages (default: the clone's top k)")
     search.add_argument("--vector-only", action="store_true", help="skip full-text search")
-    search.add_argument("--json", action="store_true", help="print JSON")
-    search.add_argument("query", nargs="+", metavar="QUERY")
+    search.add_argument("--json", action="store_true", help="print JSON (with --questions: one object per line)")
+    search.add_argument("--questions", default=None, metavar="FILE", help="search every line of FILE (- for stdin)")
+    search.add_argument("words", nargs="*", metavar="QUERY")
     search.set_defaults(handler=search_command)
 
 
@@ -62,22 +65,41 @@ def ingest_command(runtime, args) -> int:
     return 1 if failed else 0
 
 
+def passage_json(source) -> dict:
+    """One passage as `search --json` prints it, with why it ranked where it did."""
+    return {
+        "n": source.n, "document": source.document, "page": source.page, "heading": source.heading,
+        "text": source.text, "score": round(source.score, 4), "vector_rank": source.vector_rank,
+        "text_rank": source.text_rank, "fused": round(source.fused, 6), "rerank": round(source.rerank, 4),
+    }
+
+
 def search_command(runtime, args) -> int:
     from core.knowledge.search import retrieve
 
+    check_one_source(args)
+    queries = read_questions(args.questions) if args.questions else [" ".join(args.words)]
     clone = _clone(runtime, args.clone)
-    result = retrieve(runtime, clone, " ".join(args.query), k=args.k, hybrid=False if args.vector_only else None)
-    if args.json:
-        print_json({
-            "results": [
-                {"document": s.document, "page": s.page, "text": s.text, "score": round(s.score, 4)} for s in result.sources
-            ],
-            "timings_ms": result.timings_ms,
-        })
-        return 0
-    if not result.sources:
-        print("No passages matched.")
-    for source in result.sources:
-        where = f"{source.document}, p. {source.page}" if source.page else source.document
-        print(f"[{source.n}] {source.score:.3f}  {where}\n    {' '.join(source.text.split())[:300]}")
+    for query in queries:
+        result = retrieve(runtime, clone, query, k=args.k, hybrid=False if args.vector_only else None)
+        data = {"results": [passage_json(s) for s in result.sources], "timings_ms": result.timings_ms}
+        if args.questions and args.json:
+            json_line({"query": query, **data})
+        elif args.json:
+            print_json(data)
+        else:
+            _print_passages(query if args.questions else None, result.sources)
     return 0
+
+
+def _print_passages(query, sources) -> None:
+    if query:
+        print(f"Q: {query}")
+    if not sources:
+        print("No passages matched.")
+    for source in sources:
+        where = f"{source.document}, p. {source.page}" if source.page else source.document
+        ranks = f"vector #{source.vector_rank or '-'}, text #{source.text_rank or '-'}, rerank {source.rerank:.3f}"
+        print(f"[{source.n}] {source.score:.3f}  {where}  ({ranks})\n    {' '.join(source.text.split())[:300]}")
+    if query:
+        print()

@@ -17,6 +17,11 @@ _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'“(\[]?[A-Z0-9])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
+_UNDERLINE = re.compile(r"^\s*([=\-~^*+#])\1{2,}\s*$")
+_NUMBERED = re.compile(r"^\s{0,12}((?:\d{1,3}\.)*\d{1,3}\.?|[A-Z]\.|[IVX]{1,5}\.)\s+\S.*$")
+_NUMBERED_PARAGRAPH = re.compile(r"^\s{0,4}\d{1,3}\.\s+[A-Z\"“]")
+HEADING_WORDS = 10
+SECTION_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,45 @@ def chunk_params(target: int = TARGET_TOKENS, overlap: int = OVERLAP_TOKENS) -> 
     }
 
 
+def _short(line: str) -> bool:
+    words = line.split()
+    return 0 < len(words) <= HEADING_WORDS and not line.rstrip().endswith((",", ";", ":")) and words[0][:1].isalnum()
+
+
+def _text_heading(lines: list[str], i: int) -> tuple[str, int] | None:
+    """(heading, lines it takes) when line i of a plain-text or PDF page is a heading: a line
+    underlined with ===/--- (reStructuredText, and its PDF renderings), or a short numbered or
+    upper-case line standing alone between blank lines ("3. Conveying Verbatim Copies.")."""
+    line = lines[i].strip()
+    if not line or _UNDERLINE.match(line):
+        return None
+    following = lines[i + 1] if i + 1 < len(lines) else ""
+    if _UNDERLINE.match(following) and _short(line) and len(following.strip()) >= 0.6 * len(line):
+        return line, 2
+    starts = i == 0 or not lines[i - 1].strip()
+    alone = starts and not following.strip()
+    if alone and _short(line) and (_NUMBERED.match(lines[i]) or (line.isupper() and len(line) > 3)):
+        return line.rstrip("."), 1
+    numbered = _NUMBERED_PARAGRAPH.match(lines[i])
+    if starts and numbered:  # a long numbered paragraph opens a section: "3. You may copy and distribute ..."
+        paragraph = []
+        for later in lines[i:]:
+            if not later.strip():
+                break
+            paragraph.append(later)
+        words = " ".join(paragraph).split()
+        if len(words) >= SECTION_WORDS:
+            sentence = re.match(r"\S+\s+[^.]{1,80}?\.(?=\s)", " ".join(words))  # "3. Grant of Patent License."
+            if sentence and len(sentence.group(0).split()) <= HEADING_WORDS:
+                return sentence.group(0).rstrip("."), 0
+            return " ".join(words[:7]) + " …", 0
+    return None
+
+
 def _sections(text: str, markdown: bool) -> list[tuple[str | None, str]]:
     """(heading or None, body) pairs; a None heading means 'the heading so far continues'."""
     if not markdown:
-        return [(None, text)]
+        return _text_sections(text)
     sections: list[tuple[str | None, list[str]]] = [(None, [])]
     fenced = False
     for line in text.split("\n"):
@@ -58,6 +98,25 @@ def _sections(text: str, markdown: bool) -> list[tuple[str | None, str]]:
         else:
             sections[-1][1].append(line)
     return [(heading, "\n".join(lines)) for heading, lines in sections]
+
+
+def _text_sections(text: str) -> list[tuple[str | None, str]]:
+    lines = text.split("\n")
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    i = 0
+    while i < len(lines):
+        found = _text_heading(lines, i)
+        if found:
+            heading, taken = found
+            sections.append((heading, lines[i:i + taken]))
+            i += taken
+            if not taken:
+                sections[-1][1].append(lines[i])
+                i += 1
+        else:
+            sections[-1][1].append(lines[i])
+            i += 1
+    return [(heading, "\n".join(body)) for heading, body in sections if heading is not None or "".join(body).strip()]
 
 
 def split_by_tokens(text: str, limit: int) -> list[str]:

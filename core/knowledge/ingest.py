@@ -19,6 +19,7 @@ from sqlmodel import select
 from core.errors import IngestError, NotFound, StudioError
 from core.knowledge import claims
 from core.knowledge.chunk import chunk_pages, chunk_params
+from core.knowledge.profile import document_profile, embedding_texts
 from core.knowledge.extract import EXTENSIONS, clean_filename, decode_text, detect_kind, extract_pages, normalise
 from core.knowledge import DIM
 from core.models import Clone, Document, utcnow
@@ -151,16 +152,18 @@ def _refresh_indexes(runtime) -> None:
 def _index(runtime, document: Document, clone: Clone, path: Path, stop: threading.Event | None) -> Document:
     pages = extract_pages(path, document.kind, document.filename)
     chunks = chunk_pages(pages, document.kind)
+    profile = document_profile(pages[0].text if pages else "", document.filename)
     if not chunks:
         raise IngestError(f'"{document.filename}" has no text to index; check the file and upload it again.')
-    vectors = _embed(runtime, clone, [chunk.text for chunk in chunks], stop)
+    vectors = _embed(runtime, clone, embedding_texts(chunks, profile.title), stop)
     if stop is not None and stop.is_set():
         raise Interrupted
     runtime.store.delete_document(document.id)
     runtime.store.add_document(document.clone_id, document.id, chunks, vectors)
     _refresh_indexes(runtime)
     done = _update(runtime, document.id, status="ready", error=None, chunk_count=len(chunks),
-                   pages=len(pages) if document.kind == "pdf" else None, chunk_params=chunk_params())
+                   pages=len(pages) if document.kind == "pdf" else None,
+                   chunk_params=chunk_params() | profile.as_params())
     if done is None:  # deleted while it was being processed
         runtime.store.delete_document(document.id)
         return document

@@ -23,6 +23,8 @@ class CloneMatrix:
     meta: pa.Table  # id, document_id, chunk_index, text, page, heading; same row order
     loaded_ms: float = 0.0
     positions: dict[str, int] = field(default_factory=dict)  # chunk id -> row
+    text_index: object = None  # BM25 and document signals over these rows (core.knowledge.search)
+    index_building: bool = False
 
     def __post_init__(self) -> None:
         if not self.positions and self.meta.num_rows:

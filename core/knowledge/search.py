@@ -1,12 +1,16 @@
-"""Hybrid retrieval inside one clone: exact vector search (in memory) and LanceDB full text,
-run concurrently and fused with reciprocal rank fusion (RRF).
+"""Hybrid retrieval inside one clone: exact vector search and BM25, both in memory, fused with
+reciprocal rank fusion (RRF), then reranked with document-level signals (core.knowledge.rerank).
 
-Source.score is the cosine similarity of the passage to the question, clipped to [0, 1];
-the order is the fused rank. Only chunks of the clone's ready documents are returned.
+Each chunk is searched with its contextual header (document title and section heading) in
+both legs: its vector was embedded from header + text, and the BM25 index holds header +
+text. A clone too large for the in-memory cache falls back to LanceDB (its vector index and
+its full-text index). Source.score is the cosine similarity of the passage to the question,
+clipped to [0, 1]; the order is the rerank order. Only chunks of ready documents are returned.
 """
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +21,10 @@ import numpy as np
 from sqlalchemy import func, select
 
 from core.errors import InvalidInput
+from core.knowledge.bm25 import BM25, tokens
+from core.knowledge.profile import context_header
+from core.knowledge.rerank import CANDIDATES, W_SENTENCE, Candidate, rerank
+from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.store import DIM, META, vectors_of
 from core.models import Clone, Document
 from core.providers.base import Source
@@ -25,11 +33,12 @@ from core.providers.remote import embedder_for
 log = logging.getLogger(__name__)
 
 RRF_K = 60
-MIN_CANDIDATES = 20
+MIN_CANDIDATES = CANDIDATES
 RECENT_QUERIES = 256
 _fulltext_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fulltext")
 _recent: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _recent_lock = threading.Lock()
+_index_lock = threading.Lock()
 
 
 @dataclass
@@ -39,10 +48,14 @@ class Retrieval:
 
 
 @dataclass
-class _Hit:
-    row: dict
-    cosine: float
-    fused: float = 0.0
+class TextIndex:
+    """What the matrix's rows need beyond vectors: BM25 over header + text, document identities."""
+
+    bm25: BM25
+    signal: DocumentSignal
+    titles: dict[str, str]
+    built_ms: float
+    sentences: dict = field(default_factory=dict)  # chunk id -> token sets of its sentences (filled lazily)
 
 
 def _ms(started: float) -> float:
@@ -64,7 +77,64 @@ def ready_files(runtime, clone_id: str) -> dict[str, str]:
         return {row.id: row.filename for row in connection.execute(statement)}
 
 
-def _fulltext(runtime, clone_id: str, query: str, limit: int, ids_only: bool):
+def document_params(runtime, clone_id: str) -> dict[str, tuple[str, dict]]:
+    """Ready document id -> (file name, chunk params: format, title, header fields)."""
+    statement = select(Document.id, Document.filename, Document.chunk_params).where(
+        Document.clone_id == clone_id, Document.status == "ready")
+    with runtime.engine.connect() as connection:
+        return {row.id: (row.filename, row.chunk_params or {}) for row in connection.execute(statement)}
+
+
+def _signal(params: dict[str, tuple[str, dict]]) -> tuple[DocumentSignal, dict[str, str]]:
+    identities = {doc: identity(name, p) for doc, (name, p) in params.items()}
+    return DocumentSignal(identities), {doc: ident.title for doc, ident in identities.items()}
+
+
+SYNC_INDEX_ROWS = 20_000  # larger clones build their BM25 index in the background (LanceDB full text meanwhile)
+
+
+def _build_index(runtime, clone_id: str, matrix) -> TextIndex:
+    started = perf_counter()
+    signal, titles = _signal(document_params(runtime, clone_id))
+    meta = matrix.meta
+    texts = [f"{context_header(titles.get(d, ''), h or '')}\n{t}" for d, h, t in
+             zip(meta["document_id"].to_pylist(), meta["heading"].to_pylist(), meta["text"].to_pylist())]
+    index = TextIndex(BM25(texts), signal, titles, 0.0)
+    index.built_ms = _ms(started)
+    return index
+
+
+def _build_in_background(runtime, clone_id: str, matrix) -> None:
+    try:
+        index = _build_index(runtime, clone_id, matrix)
+        with _index_lock:
+            matrix.text_index = index
+    except Exception:  # the LanceDB full-text leg keeps serving
+        log.warning("Could not build the in-memory full-text index of clone %s.", clone_id, exc_info=True)
+
+
+def text_index(runtime, clone_id: str, matrix) -> TextIndex | None:
+    """The matrix's BM25 index and document signals, built once per matrix (the matrix, and so
+    the index, is rebuilt whenever the clone's documents change). For a large clone the first
+    call starts the build in the background and returns None until it is ready."""
+    index = getattr(matrix, "text_index", None)
+    if index is not None:
+        return index
+    if len(matrix.meta) > SYNC_INDEX_ROWS:
+        with _index_lock:
+            if not getattr(matrix, "index_building", False):
+                matrix.index_building = True
+                threading.Thread(target=_build_in_background, args=(runtime, clone_id, matrix), daemon=True,
+                                 name=f"bm25-{clone_id[:8]}").start()
+        return None
+    with _index_lock:
+        index = getattr(matrix, "text_index", None)
+        if index is None:
+            index = matrix.text_index = _build_index(runtime, clone_id, matrix)
+    return index
+
+
+def _fulltext(runtime, clone_id: str, query: str, limit: int, ids_only: bool = False):
     started = perf_counter()
     try:
         rows = runtime.store.fulltext(clone_id, query, limit, ids_only=ids_only)
@@ -74,66 +144,98 @@ def _fulltext(runtime, clone_id: str, query: str, limit: int, ids_only: bool):
     return rows, _ms(started)
 
 
-def _scored(table, query_vector: np.ndarray, files: dict[str, str]) -> list[_Hit]:
-    """Rows with vectors -> hits scored by cosine similarity, only from ready documents."""
-    if table is None or not table.num_rows:
-        return []
-    cosines = vectors_of(table) @ query_vector
-    records = table.select(META).to_pylist()
-    return [_Hit(record, float(c)) for record, c in zip(records, cosines) if record["document_id"] in files]
-
-
-def _vector_leg(runtime, clone: Clone, fingerprint: tuple, query_vector: np.ndarray, limit: int):
-    """(hits, ready files, matrix): exact search over the clone's cached matrix, or for a clone
-    too large for the cache (matrix None), LanceDB's flat scan behind the clone_id prefilter."""
-    if not _fits(runtime, fingerprint):
-        files = ready_files(runtime, clone.id)
-        hits = _scored(runtime.store.nearest(clone.id, query_vector, limit), query_vector, files)
-        return sorted(hits, key=lambda hit: -hit.cosine), files, None
-    matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
-    rows, scores = matrix.top(query_vector, limit)
-    return [_Hit(r, float(c)) for r, c in zip(matrix.records(rows), scores)], matrix.files, matrix
-
-
-def _fulltext_leg(table, query_vector: np.ndarray, files: dict[str, str], matrix) -> list[_Hit]:
-    """Full-text matches as hits; with a matrix, their text and vectors come from memory."""
-    if matrix is None or table is None or not table.num_rows:
-        return _scored(table, query_vector, files)
-    rows = matrix.rows_of(table["id"].to_pylist())
-    return [_Hit(r, float(c)) for r, c in zip(matrix.records(rows), matrix.vectors[rows] @ query_vector)]
-
-
 def _fits(runtime, fingerprint: tuple) -> bool:
     return (fingerprint[2] or 0) * DIM * 4 <= runtime.store.matrices.budget_bytes
 
 
-def _fuse(*rankings: list[_Hit]) -> list[_Hit]:
-    fused: dict[str, _Hit] = {}
-    for ranking in rankings:
-        for rank, hit in enumerate(ranking, 1):
-            fused.setdefault(hit.row["id"], hit).fused += 1.0 / (RRF_K + rank)
-    return sorted(fused.values(), key=lambda hit: (-hit.fused, -hit.cosine))
+def _rrf(candidates: dict[str, Candidate]) -> None:
+    for c in candidates.values():
+        c.fused = sum(1.0 / (RRF_K + rank) for rank in (c.vector_rank, c.text_rank) if rank)
 
 
-def _source(n: int, hit: _Hit, files: dict[str, str]) -> Source:
-    row = hit.row
+def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vector, hybrid: bool, timings: dict):
+    """(candidates by chunk id, files, titles, signal, idf) from the clone's in-memory matrix and BM25."""
+    started = perf_counter()
+    matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
+    rows, cosines = matrix.top(query_vector, CANDIDATES)
+    timings["vector"] = _ms(started)
+    started = perf_counter()
+    index = text_index(runtime, clone.id, matrix)
+    text_rows = np.empty(0, dtype=np.int64)
+    scores = None
+    if hybrid and index is not None:
+        scores = index.bm25.scores(query)
+        text_rows = index.bm25.top(scores, CANDIDATES)
+    elif hybrid:  # index still building: LanceDB's full-text index answers meanwhile
+        table, _ = _fulltext(runtime, clone.id, query, CANDIDATES, ids_only=True)
+        text_rows = matrix.rows_of(table["id"].to_pylist()) if table is not None else text_rows
+        lance = table["_score"].to_pylist() if table is not None else []
+        scores = np.zeros(len(matrix.meta), dtype=np.float32)
+        scores[text_rows] = np.asarray(lance[:len(text_rows)], dtype=np.float32)
+    if index is None:
+        signal, titles = _signal(document_params(runtime, clone.id))
+        index = TextIndex(None, signal, titles, 0.0)
+    timings["fulltext"] = _ms(started) if hybrid else 0.0
+    started = perf_counter()
+    order = list(dict.fromkeys([*rows.tolist(), *text_rows.tolist()]))
+    positions = np.asarray(order, dtype=np.int64)
+    all_cosines = matrix.vectors[positions] @ query_vector if len(order) else np.empty(0)
+    vector_rank = {r: i for i, r in enumerate(rows.tolist(), 1)}
+    text_rank = {r: i for i, r in enumerate(text_rows.tolist(), 1)}
+    candidates = {}
+    for record, row, cosine in zip(matrix.records(positions), order, all_cosines):
+        candidates[record["id"]] = Candidate(record, float(cosine), float(scores[row]) if scores is not None else 0.0,
+                                             vector_rank.get(row), text_rank.get(row))
+    timings["fuse"] = _ms(started)
+    idf = index.bm25.idf_of if index.bm25 is not None else (lambda term: 1.0)
+    return candidates, matrix.files, index.titles, index.signal, idf, index.sentences
+
+
+def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
+    if table is None or not table.num_rows:
+        return []
+    cosines = vectors_of(table) @ query_vector
+    text = table["_score"].to_pylist() if "_score" in table.column_names else [0.0] * table.num_rows
+    return list(zip(table.select(META).to_pylist(), cosines.tolist(), text))
+
+
+def _lance_candidates(runtime, clone: Clone, query: str, query_vector, hybrid: bool, timings: dict):
+    """The same candidates from LanceDB, for a clone too large for the cache."""
+    pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, CANDIDATES) if hybrid else None
+    started = perf_counter()
+    params = document_params(runtime, clone.id)
+    files = {doc: name for doc, (name, _) in params.items()}
+    vector_hits = [h for h in _scored_rows(runtime.store.nearest(clone.id, query_vector, CANDIDATES), query_vector)
+                   if h[0]["document_id"] in files]
+    vector_hits.sort(key=lambda h: -h[1])
+    timings["vector"] = _ms(started)
+    text_hits = []
+    if pending is not None:
+        table, timings["fulltext"] = pending.result()
+        text_hits = [h for h in _scored_rows(table, query_vector) if h[0]["document_id"] in files]
+    candidates: dict[str, Candidate] = {}
+    for rank, (record, cosine, _) in enumerate(vector_hits, 1):
+        candidates[record["id"]] = Candidate(record, float(cosine), vector_rank=rank)
+    for rank, (record, cosine, score) in enumerate(text_hits, 1):
+        c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
+        c.text_rank, c.text_score = rank, float(score)
+    signal, titles = _signal(params)
+    return candidates, files, titles, signal, lambda term: 1.0, {}
+
+
+def _source(n: int, c: Candidate, files: dict[str, str], titles: dict[str, str]) -> Source:
+    row = c.row
     return Source(
         n=n, document=files[row["document_id"]], page=row["page"], text=row["text"],
-        score=min(1.0, max(0.0, hit.cosine)), chunk_id=row["id"], document_id=row["document_id"],
-        heading=row["heading"] or "",
+        score=min(1.0, max(0.0, c.cosine)), chunk_id=row["id"], document_id=row["document_id"],
+        heading=row["heading"] or "", title=titles.get(row["document_id"], ""), vector_rank=c.vector_rank,
+        text_rank=c.text_rank, fused=round(c.fused, 6), rerank=round(c.rerank, 4),
     )
 
 
-def _timed(timings: dict, key: str, fn, *args):
-    started = perf_counter()
-    result = fn(*args)
-    timings[key] = _ms(started)
-    return result
-
-
 def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
-    """The query's vector; recent ones are remembered (Streamlit reruns a page's search on every
-    interaction, and A/B runs and regenerated answers repeat questions)."""
+    """The query's vector, computed once per question; recent ones are remembered (Streamlit
+    reruns a page's search on every interaction, and A/B runs and regenerated answers repeat)."""
     provider = clone.embedding_provider or "minilm"
     key = (provider, query)
     with _recent_lock:
@@ -153,30 +255,72 @@ def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
     return vector
 
 
-def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None) -> Retrieval:
+def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None, *,
+             use_rerank: bool = True) -> Retrieval:
     """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given)."""
     started = perf_counter()
     k = max(1, int(k or clone.top_k or 5))
     hybrid = clone.hybrid if hybrid is None else hybrid
     query = " ".join((query or "").split())
-    timings = dict.fromkeys(("embed", "vector", "fulltext", "fuse", "total"), 0.0)
+    timings = dict.fromkeys(("embed", "vector", "fulltext", "fuse", "rerank", "total"), 0.0)
     if not query:
         return Retrieval([], timings)
-    candidates = max(4 * k, MIN_CANDIDATES)
+    from core.knowledge.upgrade import upgrade_soon
+
+    upgrade_soon(runtime, clone.id)
     fingerprint = _fingerprint(runtime, clone.id)
-    pending = None
-    if hybrid:
-        ids_only = _fits(runtime, fingerprint)
-        pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, candidates, ids_only)
-    query_vector = _timed(timings, "embed", _query_vector, runtime, clone, query)
-    vector_hits, files, matrix = _timed(timings, "vector", _vector_leg, runtime, clone, fingerprint, query_vector,
-                                        candidates)
-    ranked = vector_hits
-    if pending is not None:
-        table, timings["fulltext"] = pending.result()
-        ranked = _timed(timings, "fuse", lambda: _fuse(vector_hits, _fulltext_leg(table, query_vector, files, matrix)))
+    embed_started = perf_counter()
+    query_vector = _query_vector(runtime, clone, query)
+    timings["embed"] = _ms(embed_started)
+    if _fits(runtime, fingerprint):
+        found = _cached_candidates(runtime, clone, fingerprint, query, query_vector, hybrid, timings)
+    else:
+        found = _lance_candidates(runtime, clone, query, query_vector, hybrid, timings)
+    candidates, files, titles, signal, idf, sentences = found
+    started_rerank = perf_counter()
+    _rrf(candidates)
+    ranked = _order(list(candidates.values()), query, signal, idf, sentences, use_rerank)
+    timings["rerank"] = _ms(started_rerank)
     if clone.min_score:
-        ranked = [hit for hit in ranked if hit.cosine >= clone.min_score]
-    sources = [_source(n, hit, files) for n, hit in enumerate(ranked[:k], 1)]
+        ranked = [c for c in ranked if c.cosine >= clone.min_score]
+    sources = [_source(n, c, files, titles) for n, c in enumerate(ranked[:k], 1)]
     timings["total"] = _ms(started)
     return Retrieval(sources, timings)
+
+
+_SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
+
+
+def _sentence_terms(cache: dict, row: dict) -> list[frozenset]:
+    found = cache.get(row["id"])
+    if found is None:
+        found = cache[row["id"]] = [frozenset(tokens(s)) for s in _SENTENCE.split(row["text"]) if s.strip()]
+    return found
+
+
+def best_sentence(terms: list[str], sentences: list[frozenset], idf) -> float:
+    """Share of the query's idf weight that the chunk's best sentence holds (the answer is usually one sentence)."""
+    unique = list(dict.fromkeys(terms))
+    weights = [idf(t) for t in unique]
+    total = sum(weights)
+    if total <= 0 or not sentences:
+        return 0.0
+    return max(sum(w for t, w in zip(unique, weights) if t in s) for s in sentences) / total
+
+
+def _order(candidates: list[Candidate], query: str, signal: DocumentSignal, idf, sentences: dict,
+           use_rerank: bool) -> list[Candidate]:
+    if not use_rerank:
+        return sorted(candidates, key=lambda c: (-c.fused, -c.cosine))
+    terms = tokens(query)
+    documents = signal.match(terms)
+    headings: dict[str, float] = {}
+    for c in candidates:
+        if W_SENTENCE:
+            c.sentence = best_sentence(terms, _sentence_terms(sentences, c.row), idf)
+        c.document = documents.get(c.row["document_id"], 0.0)
+        heading = c.row["heading"] or ""
+        if heading not in headings:
+            headings[heading] = heading_match(terms, heading, idf)
+        c.heading = headings[heading]
+    return rerank(candidates)

@@ -23,6 +23,11 @@ class Source:
     chunk_id: str = ""
     document_id: str = ""
     heading: str = ""
+    title: str = ""  # the document's title (from its own header), for context
+    vector_rank: int | None = None  # why it won (retrieval inspector): rank in the vector leg,
+    text_rank: int | None = None  # rank in the full-text leg, the fused (RRF) score
+    fused: float = 0.0
+    rerank: float = 0.0  # and the rerank score that set the final order
 
 
 @dataclass
