@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from core.errors import InvalidInput, NotFound
+from core.owners import owned, owner_of
 from core.models import Clone, QuestionSet
 
 MAX_QUESTIONS = 200
@@ -39,21 +40,17 @@ def _clean_name(session: Session, clone_id: str, name: str, except_id: str | Non
 
 
 def list_question_sets(session: Session, clone_id: str) -> list[QuestionSet]:
-    query = select(QuestionSet).where(QuestionSet.clone_id == clone_id).order_by(QuestionSet.created_at)
+    query = select(QuestionSet).where(QuestionSet.clone_id == clone_id, QuestionSet.owner_id == owner_of(session))
+    query = query.order_by(QuestionSet.created_at)
     return list(session.exec(query).all())
 
 
 def get_question_set(session: Session, set_id: str) -> QuestionSet:
-    row = session.get(QuestionSet, set_id)
-    if row is None:
-        raise NotFound("That question set no longer exists; pick another one.")
-    return row
+    return owned(session, QuestionSet, set_id, "That question set no longer exists; pick another one.")
 
 
 def create_question_set(session: Session, clone_id: str, name: str, questions) -> QuestionSet:
-    clone = session.get(Clone, clone_id)
-    if clone is None:
-        raise NotFound("That clone no longer exists; pick another one.")
+    clone = owned(session, Clone, clone_id, "That clone no longer exists; pick another one.")
     row = QuestionSet(
         owner_id=clone.owner_id, clone_id=clone_id, name=_clean_name(session, clone_id, name),
         questions=clean_questions(questions),

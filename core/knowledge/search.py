@@ -16,9 +16,10 @@ from time import perf_counter
 import numpy as np
 from sqlalchemy import func, select
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.knowledge.store import DIM, META, vectors_of
 from core.models import Clone, Document
+from core.owners import resolve
 from core.providers.base import Source
 from core.providers.remote import embedder_for
 
@@ -49,17 +50,19 @@ def _ms(started: float) -> float:
     return round((perf_counter() - started) * 1000, 3)
 
 
-def _fingerprint(runtime, clone_id: str) -> tuple:
+def _fingerprint(runtime, clone_id: str, owner_id: str | None = None) -> tuple:
     """Changes whenever the set of the clone's ready documents changes (SQL Core: ~0.03 ms)."""
     statement = select(func.count(Document.id), func.max(Document.updated_at), func.sum(Document.chunk_count)).where(
-        Document.clone_id == clone_id, Document.status == "ready"
+        Document.clone_id == clone_id, Document.owner_id == resolve(runtime, owner_id), Document.status == "ready"
     )
     with runtime.engine.connect() as connection:
         return tuple(connection.execute(statement).one())
 
 
-def ready_files(runtime, clone_id: str) -> dict[str, str]:
-    statement = select(Document.id, Document.filename).where(Document.clone_id == clone_id, Document.status == "ready")
+def ready_files(runtime, clone_id: str, owner_id: str | None = None) -> dict[str, str]:
+    """The owner's ready documents of the clone (id -> file name): only their chunks are ever returned."""
+    statement = select(Document.id, Document.filename).where(
+        Document.clone_id == clone_id, Document.owner_id == resolve(runtime, owner_id), Document.status == "ready")
     with runtime.engine.connect() as connection:
         return {row.id: row.filename for row in connection.execute(statement)}
 
@@ -153,8 +156,13 @@ def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
     return vector
 
 
-def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None) -> Retrieval:
-    """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given)."""
+def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None,
+             owner_id: str | None = None) -> Retrieval:
+    """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given),
+    for the owner (the runtime's unless given): another owner's clone is not found."""
+    owner_id = resolve(runtime, owner_id)
+    if clone.owner_id != owner_id:
+        raise NotFound("That clone no longer exists; pick another one from the gallery.")
     started = perf_counter()
     k = max(1, int(k or clone.top_k or 5))
     hybrid = clone.hybrid if hybrid is None else hybrid
@@ -163,14 +171,14 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     if not query:
         return Retrieval([], timings)
     candidates = max(4 * k, MIN_CANDIDATES)
-    fingerprint = _fingerprint(runtime, clone.id)
+    fingerprint = _fingerprint(runtime, clone.id, owner_id)
     pending = None
     if hybrid:
         ids_only = _fits(runtime, fingerprint)
         pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, candidates, ids_only)
     query_vector = _timed(timings, "embed", _query_vector, runtime, clone, query)
-    vector_hits, files, matrix = _timed(timings, "vector", _vector_leg, runtime, clone, fingerprint, query_vector,
-                                        candidates)
+    vector_hits, files, matrix = _timed(timings, "vector", _vector_leg, runtime.scoped(owner_id), clone, fingerprint,
+                                        query_vector, candidates)
     ranked = vector_hits
     if pending is not None:
         table, timings["fulltext"] = pending.result()
