@@ -1,4 +1,6 @@
-"""Clone Studio: page configuration and navigation. Each page lives in app_pages/; add one with one line."""
+"""Clone Studio's UI entry: page configuration and navigation. Each page lives in app_pages/; add one with one line.
+
+streamlit_app.py serves this script (with /api and /healthz) through st.App; run `streamlit run streamlit_app.py`."""
 import streamlit as st
 
 st.set_page_config(page_title="Clone Studio", page_icon="🧬", layout="wide")

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.config import LOCAL_OWNER
@@ -110,15 +110,17 @@ def masked(row: ApiToken) -> str:
     return f"{row.prefix}…{row.last4}"
 
 
+_BY_HASH = select(ApiToken.id, ApiToken.owner_id, ApiToken.name).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+
+
 def authenticate(runtime, token: str | None) -> Caller | None:
     """The live token's owner, or None. One indexed lookup by hash; `last_used_at` is refreshed
     at most once a minute per token."""
     if not token or not token.startswith(PREFIX) or len(token) > 200:
         return None
-    statement = select(ApiToken.id, ApiToken.owner_id, ApiToken.name).where(
-        ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
     with runtime.engine.connect() as connection:
-        row = connection.execute(statement).first()
+        row = connection.execute(_BY_HASH, {"token_hash": token_hash(token)}).first()
     if row is None:
         return None
     _touch(runtime, row.id)
