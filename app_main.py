@@ -3,7 +3,11 @@
 streamlit_app.py serves this script (with /api and /healthz) through st.App; run `streamlit run streamlit_app.py`."""
 import streamlit as st
 
+from studio.identity import account_sidebar, require_sign_in
+
 st.set_page_config(page_title="Clone Studio", page_icon="🧬", layout="wide")
+require_sign_in()  # with login on, a visitor who is not signed in sees only the sign-in screen
+account_sidebar()
 
 PAGES = {
     "Studio": [

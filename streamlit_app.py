@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from starlette.routing import Mount, Route
 
-from core.api.routes import Api
+from core.api.routes import ALL_METHODS, Api
 from studio.runtime import get_runtime
 
 api = Api(get_runtime)
@@ -28,9 +28,10 @@ async def lifespan(_app):
 app = st.App(
     "app_main.py",
     routes=[
-        Mount("/api", routes=api.routes()),
+        Mount("/api", routes=api.routes()),  # ends with a JSON 404 catch-all
+        Route("/api", api.not_found, methods=ALL_METHODS),
         Route("/healthz", api.healthz, methods=["GET"]),
     ],
     lifespan=lifespan,
-    # secrets=auth_secrets(),  # login: the [auth] section built from the environment goes here
+    secrets=streamlit_secrets(),  # login: the [auth] section built from CLONE_STUDIO_OIDC_* (None: off or secrets.toml)
 )

@@ -9,10 +9,11 @@ from core.providers import catalog
 from core.providers.overview import SOURCES, overview, test_connection
 from studio import state
 from studio.provider_picker import llm_picker
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
+from studio.team import admin_panel, budget_panel
 from studio.text import escape_md
 
-runtime = get_runtime()
+runtime = owner_runtime()
 _VERDICT = "settings.verdict."
 
 
@@ -132,6 +133,9 @@ for index, item in enumerate(cards):
         key_card(item)
 st.divider()
 defaults_panel()
+st.divider()
+budget_panel(runtime)
+admin_panel(runtime)
 
 if (payload := state.dialog("delete-key")) is not None:
     delete_dialog(**payload)

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from core.config import _secrets, load_settings, setting
+from core.config import LOCAL_OWNER, _secrets, load_settings, setting
 from core.models import User, utcnow
 
 ENV = {
@@ -186,3 +186,79 @@ def find_user(runtime, ref: str) -> User | None:
             if ref in (user.id, user.subject) or (user.email and user.email.lower() == ref.lower()):
                 return user
     return None
+
+
+# ---------------------------------------------------------------- the local data
+
+
+def local_data_counts(runtime) -> dict[str, int]:
+    """How many rows the local owner still holds, per table (what an admin may claim)."""
+    from sqlalchemy import func
+    from sqlalchemy import select as core_select
+
+    counts = {}
+    with runtime.engine.connect() as connection:
+        for table in _owned_tables():
+            n = connection.execute(core_select(func.count()).select_from(table)
+                                   .where(table.c.owner_id == LOCAL_OWNER)).scalar_one()
+            if n:
+                counts[table.name] = int(n)
+    return counts
+
+
+def _owned_tables():
+    from sqlmodel import SQLModel
+
+    return [table for table in SQLModel.metadata.sorted_tables if "owner_id" in table.c]
+
+
+def _unique_partners(table) -> list[list[str]]:
+    """For each unique constraint that includes owner_id, its other columns."""
+    from sqlalchemy import UniqueConstraint
+
+    groups = []
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint):
+            names = [column.name for column in constraint.columns]
+            if "owner_id" in names:
+                groups.append([name for name in names if name != "owner_id"])
+    return groups
+
+
+def claim_local_data(runtime, owner_id: str) -> dict[str, int]:
+    """Give everything the local owner holds (the single-user studio's data) to `owner_id`.
+
+    Clones whose names clash with the new owner's get a suffix; a row that would break a
+    per-owner unique rule (the same provider's key, the same setting, the same token name)
+    stays with the local owner. Returns the number of rows moved per table."""
+    from sqlalchemy import and_, exists, update
+    from sqlalchemy import select as core_select
+
+    from core.clones import _unique_slug
+    from core.lifecycle import unique_name
+    from core.models import Clone
+
+    if not owner_id or owner_id == LOCAL_OWNER:
+        raise ValueError("claim the local data for a signed-in user")
+    moved: dict[str, int] = {}
+    with runtime.base.session() as session:
+        mine = {name.lower() for name in session.exec(select(Clone.name).where(Clone.owner_id == owner_id)).all()}
+        for clone in session.exec(select(Clone).where(Clone.owner_id == LOCAL_OWNER)).all():
+            if clone.name.lower() in mine:
+                clone.name = unique_name(session, clone.name, owner_id)
+                clone.slug = _unique_slug(session, owner_id, clone.name)
+                session.add(clone)
+            mine.add(clone.name.lower())
+        session.flush()
+        for table in _owned_tables():
+            condition = table.c.owner_id == LOCAL_OWNER
+            for columns in _unique_partners(table):
+                other = table.alias("taken")
+                condition = and_(condition, ~exists(
+                    core_select(other.c.owner_id).where(other.c.owner_id == owner_id,
+                                                        *[other.c[name] == table.c[name] for name in columns])))
+            result = session.execute(update(table).where(condition).values(owner_id=owner_id))
+            if result.rowcount:
+                moved[table.name] = int(result.rowcount)
+        session.commit()
+    return moved

@@ -14,3 +14,12 @@ def _close(runtime: Runtime) -> None:
 def get_runtime() -> Runtime:
     """Settings, database, chunk store and ingestion worker; seeds the demo clone on first run."""
     return open_runtime()
+
+
+def owner_runtime():
+    """The shared runtime acting for this run's owner (the signed-in person, or "local"): pages
+    use it so that every read and write in core sees only that owner's rows."""
+    from studio.identity import current_owner
+
+    runtime = get_runtime()
+    return runtime.scoped(current_owner(runtime))

@@ -16,7 +16,7 @@ GROUPS = (
     "core.cli.clones", "core.cli.knowledge", "core.cli.chat",
     "core.cli.prompts", "core.cli.templates", "core.cli.bundles",  # bundles adds to `clones`: keep it after it
     "core.cli.providers", "core.cli.voice",
-    "core.cli.tokens",
+    "core.cli.tokens", "core.cli.users",
 )
 
 
