@@ -11,6 +11,7 @@ import streamlit as st
 from starlette.routing import Mount, Route
 
 from core.api.routes import ALL_METHODS, Api
+from core.auth import streamlit_secrets
 from studio.runtime import get_runtime
 
 api = Api(get_runtime)

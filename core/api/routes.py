@@ -182,7 +182,7 @@ class Api:
                 return _sse(_ask_events(runtime, clone_id, question, thread_id, options))
             run = lambda clone: _answer(runtime, clone, question, thread_id, options)  # noqa: E731
             if thread_id:  # an answer inside a chat depends on its history: never cached
-                return run(_owned_clone(runtime, caller, clone_id))[0]
+                return {**run(_owned_clone(runtime, caller, clone_id))[0], "cached": False}
             kind = "ask:" + json.dumps(options, sort_keys=True)
             return self._cached(runtime, caller, clone_id, kind, question, run)
 
