@@ -56,7 +56,23 @@ def current_owner(runtime: Runtime) -> str:
         return LOCAL_OWNER
     require_sign_in()
     claims = _claims()
-    return owner_for(runtime, claims["iss"], claims["sub"], claims["name"], claims["email"])
+    owner = owner_for(runtime, claims["iss"], claims["sub"], claims["name"], claims["email"])
+    _welcome(runtime, owner)
+    return owner
+
+
+_welcomed: set[str] = set()  # owners this process already offered the demo clone (ids only, no data)
+
+
+def _welcome(runtime: Runtime, owner: str) -> None:
+    """A person's first visit gets the demo clone, as a first run does with login off (once per owner)."""
+    if owner in _welcomed:
+        return
+    from core.demo import ensure_demo_clone
+
+    with st.spinner("Preparing your studio…"):
+        ensure_demo_clone(runtime, owner)
+    _welcomed.add(owner)
 
 
 def current_is_admin() -> bool:

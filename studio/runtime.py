@@ -12,8 +12,11 @@ def _close(runtime: Runtime) -> None:
 
 @st.cache_resource(show_spinner="Opening the studio…", on_release=_close)
 def get_runtime() -> Runtime:
-    """Settings, database, chunk store and ingestion worker; seeds the demo clone on first run."""
-    return open_runtime()
+    """Settings, database, chunk store and ingestion worker; seeds the demo clone on first run
+    (with login on, each person gets theirs at their first sign-in instead)."""
+    from core.auth import login_enabled
+
+    return open_runtime(seed_demo=not login_enabled())
 
 
 def owner_runtime():
