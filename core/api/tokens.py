@@ -121,10 +121,16 @@ def authenticate(runtime, token: str | None) -> Caller | None:
         return None
     with runtime.engine.connect() as connection:
         row = connection.execute(_BY_HASH, {"token_hash": token_hash(token)}).first()
-    if row is None:
-        return None
+    if row is None or (row.owner_id == LOCAL_OWNER and _login_on()):
+        return None  # with login on, a token must belong to a signed-in user, not the local owner
     _touch(runtime, row.id)
     return Caller(row.id, row.owner_id, row.name)
+
+
+def _login_on() -> bool:
+    from core.auth import login_enabled
+
+    return login_enabled()
 
 
 def _touch(runtime, token_id: str) -> None:
