@@ -156,3 +156,25 @@ def test_one_answer_stream_at_a_time_per_person(two_studios):
         assert "petrel" in texts(other)  # Bob is not held up by Alice's stream
     finally:
         spend.release_stream(alices["owner"], slot)
+
+
+def test_every_page_works_for_a_signed_in_person_and_new_clones_are_theirs(two_studios, studio_runtime):
+    from tests.studio_app import registered_pages
+
+    alices = two_studios["alice-sub"]
+    for path in registered_pages():
+        shown = texts(page(path, ALICE, {"clone": alices["clone"].id}))
+        assert "Bob's clone" not in shown and "bob-secrets.md" not in shown, path
+    at = as_user(ALICE, PAGE_CLONES)
+    button(at, "New clone").click().run()
+    at.text_input(key="new.name").set_value("Alice's second")
+    next(b for b in at.button if b.label == "Create clone").click().run()
+    no_exception(at)
+    from core.clones import list_clones
+
+    with alices["runtime"].session() as session:
+        assert "Alice's second" in [c.name for c in list_clones(session)]
+    with two_studios["bob-sub"]["runtime"].session() as session:
+        assert "Alice's second" not in [c.name for c in list_clones(session)]
+    with studio_runtime.session() as session:
+        assert list_clones(session) == []  # nothing landed with the local owner
