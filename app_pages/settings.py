@@ -8,6 +8,7 @@ from core.preferences import CAPABILITIES, base_url, defaults, set_base_url, set
 from core.providers import catalog
 from core.providers.overview import SOURCES, overview, test_connection
 from studio import state
+from studio.api_tokens import api_tokens_section
 from studio.provider_picker import llm_picker
 from studio.runtime import owner_runtime
 from studio.team import admin_panel, budget_panel
@@ -136,6 +137,8 @@ defaults_panel()
 st.divider()
 budget_panel(runtime)
 admin_panel(runtime)
+st.divider()
+api_tokens_section(runtime)
 
 if (payload := state.dialog("delete-key")) is not None:
     delete_dialog(**payload)
