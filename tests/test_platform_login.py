@@ -178,3 +178,28 @@ def test_every_page_works_for_a_signed_in_person_and_new_clones_are_theirs(two_s
         assert "Alice's second" not in [c.name for c in list_clones(session)]
     with studio_runtime.session() as session:
         assert list_clones(session) == []  # nothing landed with the local owner
+
+
+def test_an_admin_sets_a_persons_budget_on_settings(two_studios):
+    bobs = two_studios["bob-sub"]
+    admin = page("app_pages/settings.py", ALICE, {})
+    admin.selectbox(key="settings.team.person").set_value(bobs["owner"])
+    admin.text_input(key="settings.team.cap").set_value("0.75")
+    next(b for b in admin.button if b.label == "Set their budget").click().run()
+    no_exception(admin)
+    assert spend.daily_cap(bobs["runtime"]) == (0.75, "user")
+    bob = page("app_pages/settings.py", BOB, {})
+    assert "of $0.75" in texts(bob) and "An admin sets this budget." in texts(bob)
+    assert not any(t.key == "settings.budget.cap" for t in bob.text_input)  # people cannot raise their own
+
+
+def test_with_login_off_the_one_person_sets_their_budget(app, studio_runtime):
+    at = app("app_pages/settings.py")
+    at.text_input(key="settings.budget.cap").set_value("abc")
+    next(b for b in at.button if b.label == "Save budget").click().run()
+    no_exception(at)
+    assert "must be a number of dollars" in texts(at)
+    at.text_input(key="settings.budget.cap").set_value("1.5")
+    next(b for b in at.button if b.label == "Save budget").click().run()
+    no_exception(at)
+    assert spend.daily_cap(studio_runtime) == (1.5, "user") and "Team (admin)" not in texts(at)
