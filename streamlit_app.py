@@ -11,6 +11,7 @@ import streamlit as st
 from starlette.routing import Mount, Route
 
 from core.api.routes import ALL_METHODS, Api
+from core.api.server import nodelay_listeners
 from core.auth import streamlit_secrets
 from studio.runtime import get_runtime
 
@@ -19,6 +20,7 @@ api = Api(get_runtime)
 
 @asynccontextmanager
 async def lifespan(_app):
+    nodelay_listeners()  # `streamlit run` binds its socket without TCP_NODELAY: ~40 ms per small response
     await api.start()
     try:
         yield {"api": api}
