@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import JSON, Column, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.config import LOCAL_OWNER
@@ -111,6 +111,8 @@ class Conversation(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "message"
+    # today's spend per owner (core.spend) reads only this index
+    __table_args__ = (Index("ix_message_owner_spend", "owner_id", "created_at", "cost_usd"),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     owner_id: str = Field(default=LOCAL_OWNER, index=True)
@@ -160,6 +162,7 @@ class UsageEvent(SQLModel, table=True):
     """Metered use outside chat messages, e.g. TTS characters per provider."""
 
     __tablename__ = "usage_event"
+    __table_args__ = (Index("ix_usage_event_owner_spend", "owner_id", "created_at", "cost_usd"),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     owner_id: str = Field(default=LOCAL_OWNER, index=True)

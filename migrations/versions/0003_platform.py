@@ -47,10 +47,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('clone', schema=None) as batch_op:
         batch_op.add_column(sa.Column('elevenlabs_agent_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    # today's spend per owner (core.spend: daily budgets) reads only these indexes
+    op.create_index('ix_message_owner_spend', 'message', ['owner_id', 'created_at', 'cost_usd'], unique=False)
+    op.create_index('ix_usage_event_owner_spend', 'usage_event', ['owner_id', 'created_at', 'cost_usd'], unique=False)
 
 
 
 def downgrade() -> None:
+    op.drop_index('ix_usage_event_owner_spend', table_name='usage_event')
+    op.drop_index('ix_message_owner_spend', table_name='message')
     with op.batch_alter_table('clone', schema=None) as batch_op:
         batch_op.drop_column('elevenlabs_agent_id')
 
