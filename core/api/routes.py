@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +34,16 @@ log = logging.getLogger(__name__)
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 UNEXPECTED = "Something went wrong on the studio's side; please try again."
 MAX_K = 20
+HEAVY_WORKERS = max(2, os.cpu_count() or 2)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Work a handler hands back to be run on the bounded pool for heavy work (retrieval, the
+    model): cheap requests (auth, cache hits) never queue behind it, and CPU-bound work does not
+    run more threads at once than there are cores."""
+
+    run: Callable[[], object]
 
 
 def _scoped(runtime, owner_id: str):
@@ -71,6 +84,7 @@ class Api:
     def __init__(self, get_runtime: Callable):
         self._get_runtime = get_runtime
         self._runtime = None
+        self._heavy = ThreadPoolExecutor(max_workers=HEAVY_WORKERS, thread_name_prefix="api-heavy")
 
     def get_runtime(self):
         """The runtime the pages use, taken once at start-up (asking Streamlit's cache from a
@@ -122,8 +136,13 @@ class Api:
                 caller = self._caller(runtime, request)
                 return work(_scoped(runtime, caller.owner_id), caller, payload)
 
-            call = run_in_threadpool(run)
-            result = await (asyncio.wait_for(call, deadline) if deadline else call)
+            async def call():
+                result = await run_in_threadpool(run)
+                if isinstance(result, Deferred):
+                    result = await asyncio.get_running_loop().run_in_executor(self._heavy, result.run)
+                return result
+
+            result = await (asyncio.wait_for(call(), deadline) if deadline else call())
         except ApiError as error:
             return error_response(error.status, error.message, error.headers)
         except StudioError as error:
@@ -156,8 +175,13 @@ class Api:
             k = body.get("k")
             if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K):
                 raise ApiError(400, f"\"k\" must be a whole number from 1 to {MAX_K}.")
-            found = retrieve(runtime, clone, query, k=k)
-            return {"query": query, "results": [_source_json(s) for s in found.sources], "timings_ms": found.timings_ms}
+
+            def run() -> dict:
+                found = retrieve(runtime, clone, query, k=k)
+                return {"query": query, "results": [_source_json(s) for s in found.sources],
+                        "timings_ms": found.timings_ms}
+
+            return Deferred(run)
 
         return await self._handle(request, work)
 
@@ -182,7 +206,8 @@ class Api:
                 return _sse(_ask_events(runtime, clone_id, question, thread_id, options))
             run = lambda clone: _answer(runtime, clone, question, thread_id, options)  # noqa: E731
             if thread_id:  # an answer inside a chat depends on its history: never cached
-                return {**run(_owned_clone(runtime, caller, clone_id))[0], "cached": False}
+                clone = _owned_clone(runtime, caller, clone_id)
+                return Deferred(lambda: {**run(clone)[0], "cached": False})
             kind = "ask:" + json.dumps(options, sort_keys=True)
             return self._cached(runtime, caller, clone_id, kind, question, run)
 
@@ -202,7 +227,7 @@ class Api:
                                   {"Allow": ", ".join(allowed)})
         return error_response(404, errors.NOT_FOUND)
 
-    def _cached(self, runtime, caller: Caller, clone_id: str, kind: str, question: str, compute) -> dict:
+    def _cached(self, runtime, caller: Caller, clone_id: str, kind: str, question: str, compute) -> dict | Deferred:
         """The cached value for (owner, clone, kind, question) while the clone is unchanged, else `compute`."""
         cache = get_cache()
         current, value = cache.lookup(runtime, caller.owner_id, clone_id, kind, question)
@@ -210,10 +235,14 @@ class Api:
             raise ApiError(404, errors.NO_CLONE)
         if value is not None:
             return {**value, "cached": True}
-        value, found, keep = compute(_owned_clone(runtime, caller, clone_id))
-        if keep and fingerprint(runtime, caller.owner_id, clone_id) == current:
-            cache.store(caller.owner_id, clone_id, kind, question, current, value, found)
-        return {**value, "cached": False}
+
+        def miss() -> dict:
+            value, found, keep = compute(_owned_clone(runtime, caller, clone_id))
+            if keep and fingerprint(runtime, caller.owner_id, clone_id) == current:
+                cache.store(caller.owner_id, clone_id, kind, question, current, value, found)
+            return {**value, "cached": False}
+
+        return Deferred(miss)
 
     # ------------------------------------------------------------ /healthz (no token, no data)
 
@@ -257,6 +286,21 @@ class Api:
             await run_in_threadpool(self.get_runtime)
         except Exception:  # /healthz reports it; the pages show their own error
             log.exception("The studio could not open its data at start-up")
+            return
+        self._heavy.submit(self._warm)
+
+    def _warm(self) -> None:
+        """Import retrieval (LanceDB), open the chunk table and load the offline embedder in the
+        background, so the first tool call a voice agent makes is not the one that pays for it."""
+        try:
+            from core.knowledge import search  # noqa: F401
+            from core.providers.remote import embedder_for
+
+            runtime = self.get_runtime()
+            runtime.store.table.count_rows()
+            embedder_for(runtime, "minilm").embed_query("warm up")
+        except Exception:
+            log.warning("Warming up retrieval failed; the first request will do it", exc_info=True)
 
     async def stop(self) -> None:
         self._runtime = None
