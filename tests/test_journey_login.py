@@ -28,6 +28,7 @@ from tests.fakes.server import FakeServer
 
 pytest.importorskip("oidc_provider_mock")
 pytest.importorskip("authlib")
+expect.set_options(timeout=60_000)  # a shared, busy machine: waits are bounded, never short
 
 
 @contextmanager
@@ -92,7 +93,7 @@ def test_two_people_sign_in_see_only_their_own_clones_and_sign_out(settings, bro
     studio_url = f"http://127.0.0.1:{port}"
     slow = FakeServer().start()  # an OpenAI-compatible server answering slowly: a stream to overlap
     slow.route("POST", "/v1/chat/completions",
-               lambda request: completion_stream([f"word{i} " for i in range(12)], interval=0.4))
+               lambda request: completion_stream([f"word{i} " for i in range(25)], interval=0.5))
     try:
         with oidc_provider() as issuer:
             env = {
@@ -159,7 +160,7 @@ def test_two_people_sign_in_see_only_their_own_clones_and_sign_out(settings, bro
                         ask(second, "And now?")
                         expect(second.get_by_text("You already have an answer being written").first).to_be_visible()
                         wait_idle(alice)
-                        expect(alice.get_by_text("word11").first).to_be_visible()
+                        expect(alice.get_by_text("word24").first).to_be_visible()
                         screenshot(second, "login-one-stream")
                     finally:
                         runtime.close()
