@@ -26,7 +26,7 @@ def sign_in_screen() -> None:
     config = login_config()
     _, middle, _ = st.columns([1, 2, 1])
     with middle, st.container(border=True):
-        st.title("🧬 Clone Studio", anchor=False)
+        st.title(":material/genetics: Clone Studio", anchor=False)
         st.markdown("Sign in to see your clones. Each person sees and changes only their own.")
         if config.problem:
             st.error(escape_md(config.problem), icon=":material/error:")
