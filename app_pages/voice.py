@@ -5,6 +5,7 @@ from core import voices
 from core.errors import StudioError
 from core.providers.speech import Voice, get_tts
 from studio import state
+from studio.agent_panel import agent_panel
 from studio.components import clone_header
 from studio.runtime import owner_runtime
 from studio.text import escape_md, plural
@@ -182,3 +183,4 @@ with playground_tab:
     playground_panel()
     st.divider()
     usage_panel()
+agent_panel(runtime, clone)

@@ -9,6 +9,7 @@ from core.api.tokens import authenticate, list_tokens
 from core.errors import InvalidInput, MissingKey
 from tests.fakes.elevenlabs import AgentsApi
 from tests.fakes.fixtures import fake_server, no_outside_keys  # noqa: F401
+from tests.studio_app import app, studio_runtime  # noqa: F401
 
 
 @pytest.fixture
@@ -84,3 +85,33 @@ def test_without_a_public_url_or_a_key_the_sentence_says_what_to_do(agents, runt
     with pytest.raises(MissingKey):
         connect_agent(runtime, clone.id)
     assert agents.agents == {}
+
+
+def test_voice_page_connects_and_disconnects_after_confirming(app, studio_runtime, fake_server, monkeypatch, no_outside_keys):
+    from streamlit.testing.v1 import AppTest
+
+    from core.clones import create_clone
+    from tests.fakes.elevenlabs import LIBRARY
+    from tests.fakes.server import Reply
+    from tests.studio_app import ROOT, TIMEOUT, button, no_exception, texts
+
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "xi-agent-page-key-0001")
+    monkeypatch.setenv("ELEVENLABS_BASE_URL", fake_server.url)
+    monkeypatch.setenv("CLONE_STUDIO_PUBLIC_URL", "https://studio.example.com")
+    fake_server.route("GET", "/v2/voices", Reply(json=LIBRARY))
+    api = AgentsApi(fake_server)
+    clone = create_clone(studio_runtime, "Agent Page Clone")
+    at = AppTest.from_file(str(ROOT / "app_pages" / "voice.py"), default_timeout=TIMEOUT)
+    at.query_params["clone"] = clone.id
+    at.run()
+    no_exception(at)
+    assert "https://studio.example.com/api/tools/knowledge" in texts(at)
+    button(at, "Connect agent").click().run()
+    no_exception(at)
+    [agent_id] = list(api.agents)
+    assert "The ElevenLabs agent is ready" in texts(at) and f"Connected to agent `{agent_id}`" in texts(at)
+    button(at, "Disconnect").click().run()
+    assert "Calls to it stop working" in texts(at)
+    button(at, "Delete agent").click().run()
+    no_exception(at)
+    assert api.agents == {} and "Disconnected" in texts(at)
