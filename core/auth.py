@@ -10,7 +10,6 @@ rows. The e-mail is kept for display and for the admin list, never as the identi
 """
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -73,15 +72,9 @@ def login_enabled() -> bool:
 
 def _generated_cookie_secret(home: Path) -> str:
     """A random cookie secret kept in a 0600 file in the data directory (never overwritten)."""
-    path = home / COOKIE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    from core.keys import _generated_secret
+
+    return _generated_secret(home / COOKIE_FILE, lambda: secrets.token_hex(32))
 
 
 def streamlit_secrets(home: Path | None = None) -> dict | None:

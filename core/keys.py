@@ -101,16 +101,16 @@ def _fernet_from(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(kdf.derive(secret.encode())))
 
 
-def _generated_secret(path: Path) -> str:
-    """Read the key file, creating it (mode 0600, never overwritten) on first use."""
+def _generated_secret(path: Path, make=lambda: Fernet.generate_key().decode()) -> str:
+    """Read the key file, creating it (mode 0600, never overwritten) with `make()` on first use."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return path.read_text().strip()
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(Fernet.generate_key().decode())
-    log.info("generated a new encryption key file for API keys at %s", path)
+        handle.write(make())
+    log.info("generated a new secret file at %s", path)
     return path.read_text().strip()
 
 

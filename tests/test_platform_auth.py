@@ -15,21 +15,7 @@ from core.config import LOCAL_OWNER
 from core.conversations import list_threads
 from core.knowledge.ingest import ingest_now
 from core.models import Message, UsageEvent
-
-ISSUER = "http://127.0.0.1:9"
-OIDC = {
-    "CLONE_STUDIO_OIDC_METADATA_URL": f"{ISSUER}/.well-known/openid-configuration",
-    "CLONE_STUDIO_OIDC_CLIENT_ID": "studio",
-    "CLONE_STUDIO_OIDC_CLIENT_SECRET": "dev-secret",
-    "CLONE_STUDIO_OIDC_REDIRECT_URI": "http://127.0.0.1:8501/oauth2callback",
-}
-
-
-@pytest.fixture
-def oidc(monkeypatch):
-    for name, value in OIDC.items():
-        monkeypatch.setenv(name, value)
-
+from tests.login import ISSUER, OIDC, oidc  # noqa: F401
 
 def test_login_is_off_with_nothing_configured(runtime):
     assert not auth.login_enabled() and auth.streamlit_secrets(runtime.settings.home) is None

@@ -9,18 +9,7 @@ from core import auth, spend
 from core.cli import main
 from core.clones import create_clone, list_clones
 from core.runtime import open_runtime
-
-ISSUER = "http://127.0.0.1:9"
-
-
-@pytest.fixture
-def oidc(monkeypatch):
-    monkeypatch.setenv("CLONE_STUDIO_OIDC_METADATA_URL", f"{ISSUER}/.well-known/openid-configuration")
-    monkeypatch.setenv("CLONE_STUDIO_OIDC_CLIENT_ID", "studio")
-    monkeypatch.setenv("CLONE_STUDIO_OIDC_CLIENT_SECRET", "dev-secret")
-    monkeypatch.setenv("CLONE_STUDIO_OIDC_REDIRECT_URI", "http://127.0.0.1:8501/oauth2callback")
-    monkeypatch.setenv("CLONE_STUDIO_ADMINS", "admin@example.com")
-
+from tests.login import ISSUER, oidc  # noqa: F401
 
 def test_users_list_budget_and_claim_local(oidc, settings, capsys):
     runtime = open_runtime(settings, seed_demo=False)

@@ -12,19 +12,10 @@ from core.clones import create_clone
 from core.knowledge.ingest import ingest_now
 from studio.state import PAGE_CHAT, PAGE_CLONES, PAGE_KNOWLEDGE
 from tests.studio_app import APP, ROOT, TIMEOUT, app, button, no_exception, studio_runtime, texts  # noqa: F401
+from tests.login import ISSUER, oidc  # noqa: F401
 
-ISSUER = "http://127.0.0.1:9"
 ALICE = {"is_logged_in": True, "iss": ISSUER, "sub": "alice-sub", "name": "Alice", "email": "alice@example.com"}
 BOB = {"is_logged_in": True, "iss": ISSUER, "sub": "bob-sub", "name": "Bob", "email": "bob@example.com"}
-
-
-@pytest.fixture
-def oidc(monkeypatch):
-    monkeypatch.setenv("CLONE_STUDIO_OIDC_METADATA_URL", f"{ISSUER}/.well-known/openid-configuration")
-    monkeypatch.setenv("CLONE_STUDIO_OIDC_CLIENT_ID", "studio")
-    monkeypatch.setenv("CLONE_STUDIO_OIDC_CLIENT_SECRET", "dev-secret")
-    monkeypatch.setenv("CLONE_STUDIO_OIDC_REDIRECT_URI", "http://127.0.0.1:8501/oauth2callback")
-    monkeypatch.setenv("CLONE_STUDIO_ADMINS", "alice@example.com")
 
 
 def as_user(user: dict | None, page: str | None = None, query: dict | None = None) -> AppTest:
