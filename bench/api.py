@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 BENCH = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p != BENCH]  # bench/platform.py would shadow the standard library
+sys.path[:] = [p for p in sys.path if p != BENCH]  # bench/ off sys.path: a script there named like a standard module would shadow it
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse  # noqa: E402  (after the sys.path fix above)

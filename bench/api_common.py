@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT))
 
 def _bench_module(name: str):
     """A sibling bench script as a module (bench/ itself stays off sys.path: its file names,
-    e.g. platform.py, would shadow the standard library)."""
+    named like a standard module, would shadow it)."""
     spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
