@@ -1,26 +1,40 @@
-"""Clone Studio: page configuration and navigation. Each page lives in app_pages/; add one with one line."""
+"""Clone Studio's one server: the pages (app_main.py), the service API under /api and /healthz.
+
+`streamlit run streamlit_app.py` finds `app` below and serves it (uvicorn, one process);
+.streamlit/config.toml keeps applying. Every use of st.App stays in this file.
+/api is a Mount with a JSON 404 catch-all: without it an unknown GET would fall through to
+the page with status 200. XSRF protection does not cover these routes; they need a token.
+"""
+from contextlib import asynccontextmanager
+
 import streamlit as st
+from starlette.routing import Mount, Route
 
-st.set_page_config(page_title="Clone Studio", page_icon="🧬", layout="wide")
+from core.api.routes import ALL_METHODS, Api
+from core.api.server import nodelay_listeners
+from core.auth import streamlit_secrets
+from studio.runtime import get_runtime
 
-PAGES = {
-    "Studio": [
-        st.Page("app_pages/clones.py", title="Clones", icon=":material/groups:", default=True),
-        st.Page("app_pages/knowledge.py", title="Knowledge", icon=":material/library_books:"),
-        st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:"),
-        st.Page("app_pages/voice.py", title="Voice", icon=":material/record_voice_over:"),
-    ],
-    "Build": [
-        st.Page("app_pages/new_clone.py", title="New clone", icon=":material/add_circle:"),
-        st.Page("app_pages/prompts.py", title="Prompts", icon=":material/tune:"),
-        st.Page("app_pages/quality.py", title="Quality", icon=":material/fact_check:"),
-    ],
-    "Watch": [
-        st.Page("app_pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
-    ],
-    "Configure": [
-        st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
-    ],
-}
+api = Api(get_runtime)
 
-st.navigation(PAGES).run()
+
+@asynccontextmanager
+async def lifespan(_app):
+    nodelay_listeners()  # `streamlit run` binds its socket without TCP_NODELAY: ~40 ms per small response
+    await api.start()
+    try:
+        yield {"api": api}
+    finally:
+        await api.stop()
+
+
+app = st.App(
+    "app_main.py",
+    routes=[
+        Mount("/api", routes=api.routes()),  # ends with a JSON 404 catch-all
+        Route("/api", api.not_found, methods=ALL_METHODS),
+        Route("/healthz", api.healthz, methods=["GET"]),
+    ],
+    lifespan=lifespan,
+    secrets=streamlit_secrets(),  # login: the [auth] section built from CLONE_STUDIO_OIDC_* (None: off or secrets.toml)
+)

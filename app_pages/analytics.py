@@ -1,19 +1,20 @@
 """Analytics: how each clone is used, how fast and how well it answers, what it costs. The page only draws."""
 import streamlit as st
 
-from core.analytics import Filters, dashboard, filter_options
-from core.config import LOCAL_OWNER
+from core.analytics import Filters, dashboard, filter_options, usage_by_owner
+from core.auth import list_users, login_enabled
+from core.owners import owner_of
 from core.stats import kappa_band
 from studio import charts
-from studio.runtime import get_runtime
+from studio.identity import current_is_admin
+from studio.runtime import owner_runtime
 from studio.state import all_clones
 from studio.text import escape_md, fmt_ms
 
 PERIODS = {7: "Last 7 days", 30: "Last 30 days", 90: "Last 90 days", 365: "Last year", None: "All time"}
 ANY = "Any"
-OWNER = LOCAL_OWNER  # the signed-in owner once login exists
-
-runtime = get_runtime()
+runtime = owner_runtime()
+OWNER = owner_of(runtime)
 clones = {c.id: f"{c.avatar} {c.name}" for c in all_clones(runtime)}
 
 st.title(":material/monitoring: Analytics", anchor=False)
@@ -147,3 +148,16 @@ with judge:
 st.caption(f"Showing {escape_md(PERIODS[days].lower())} up to {filters.period()[1].isoformat()}"
            + (f" · median total answer time {fmt_ms(figures['latency_summary'].set_index('stage')['p50'].get('total'))}"
               if not figures["latency_summary"].empty and "total" in set(figures["latency_summary"]["stage"]) else ""))
+
+if login_enabled() and current_is_admin():
+    with st.expander("Usage across people (admins only)"):
+        with runtime.base.session() as session:
+            usage = usage_by_owner(session, Filters(days=days))
+        names = {user.id: user.name or user.email or user.id for user in list_users(runtime)}
+        usage.insert(0, "person", usage.pop("owner_id").map(lambda owner: names.get(owner, owner)))
+        if usage.empty:
+            st.caption("Nobody has asked anything in this period yet.")
+        else:
+            st.dataframe(usage, hide_index=True, width="stretch")
+            st.download_button("Download CSV", usage.to_csv(index=False), "usage_by_person.csv", "text/csv",
+                               key="analytics.usage_by_owner.csv")

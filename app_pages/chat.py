@@ -7,15 +7,16 @@ from core.errors import StudioError
 from studio import state
 from studio.components import clone_header, confirm_delete, is_offline, message_bubble
 from studio.provider_picker import offline_fallback
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
 from studio.text import escape_md
 from studio.turn import StreamedTurn
 
-runtime = get_runtime()
+runtime = owner_runtime()
 clone = state.require_clone(runtime)
 
 with runtime.session() as session:
     threads = list_threads(session, clone.id)
+state.unknown_thread_link(threads)
 thread = next((t for t in threads if t.id == state.current_thread_id()), None)
 if thread is None:
     state.select_thread(None)

@@ -10,7 +10,7 @@ from core.prompts import DEFAULT_SYSTEM, active_prompts, save_version
 from studio import state
 from studio.components import clone_card_body, clone_title, confirm_delete
 from studio.provider_picker import embedder_switch, generation_settings, retrieval_settings, speech_settings
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
 from studio.text import escape_md, plural
 
 AVATARS = ["🤖", "🧠", "🦉", "🧑‍🏫", "👩‍⚕️", "🧑‍💼", "🧑‍🔬", "🎨", "📚", "🧘", "💡", "🛠️", "🌱", "🦊", "👵", "🚀"]
@@ -18,7 +18,7 @@ COLUMNS = 3
 SEARCH, CATEGORY, TAG, FAVORITES = "clones.search", "clones.category", "clones.tag", "clones.favorites"
 ANY = ""
 
-runtime = get_runtime()
+runtime = owner_runtime()
 state.clone_picker(runtime)
 
 

@@ -8,13 +8,13 @@ from core.knowledge.ingest import delete_document, list_documents
 from core.knowledge.search import retrieve
 from studio import state
 from studio.components import clone_header, confirm_delete, document_row, knowledge_summary, sources_table
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
 from studio.text import escape_md, fmt_ms, plural
 from studio.uploads import add_pasted, add_uploads
 
 REFRESH_SECONDS = 1.5
 LIST_HEIGHT = 440
-runtime = get_runtime()
+runtime = owner_runtime()
 clone = state.require_clone(runtime)
 refused_key = f"knowledge.refused.{clone.id}"  # files this clone refused on the last try
 

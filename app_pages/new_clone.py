@@ -9,7 +9,7 @@ from core.lifecycle import create_from_template, duplicate_clone, unique_name
 from core.prompts import LAYER_LABELS, LAYERS, check_variable_names
 from core.template_library import categories, get_template, list_templates, preview
 from studio import state
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
 from studio.text import escape_md, plural
 
 STEPS = ("method", "source", "customise", "review")
@@ -19,7 +19,7 @@ ALL = "All categories"
 COLUMNS = 3
 WIZARD = "wizard.new_clone"
 
-runtime = get_runtime()
+runtime = owner_runtime()
 state.clone_picker(runtime)
 
 

@@ -17,7 +17,7 @@ from core.question_sets import (
 from core.template_library import save_as_template
 from studio import state
 from studio.components import clone_header, sources_table
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
 from studio.text import escape_md, fmt_ago, fmt_ms, model_markdown, plural
 
 LAYER_HELP = {
@@ -33,7 +33,7 @@ TABS = {
     "runs": ":material/science: A/B runs",
 }
 
-runtime = get_runtime()
+runtime = owner_runtime()
 clone = state.require_clone(runtime)
 
 

@@ -12,7 +12,7 @@ from core.quality.evaluators import label as criterion_label
 from core.quality.judge import configured_judges
 from studio import state
 from studio.components import clone_header, confirm_delete
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
 from studio.text import escape_md, fmt_ago, fmt_ms, model_markdown, plural
 
 TABS = {
@@ -23,7 +23,7 @@ TABLE = ["question", "must_contain", "must_not_contain", "regex", "expected_docu
          "should_refuse", "reference"]
 JUDGE_CHOICES = {"suite": "The suite's setting", "none": "No judge"}
 
-runtime = get_runtime()
+runtime = owner_runtime()
 clone = state.require_clone(runtime)
 
 

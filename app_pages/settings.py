@@ -8,11 +8,13 @@ from core.preferences import CAPABILITIES, base_url, defaults, set_base_url, set
 from core.providers import catalog
 from core.providers.overview import SOURCES, overview, test_connection
 from studio import state
+from studio.api_tokens import api_tokens_section
 from studio.provider_picker import llm_picker
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
+from studio.team import admin_panel, budget_panel
 from studio.text import escape_md
 
-runtime = get_runtime()
+runtime = owner_runtime()
 _VERDICT = "settings.verdict."
 
 
@@ -132,6 +134,11 @@ for index, item in enumerate(cards):
         key_card(item)
 st.divider()
 defaults_panel()
+st.divider()
+budget_panel(runtime)
+admin_panel(runtime)
+st.divider()
+api_tokens_section(runtime)
 
 if (payload := state.dialog("delete-key")) is not None:
     delete_dialog(**payload)

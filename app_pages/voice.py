@@ -5,8 +5,9 @@ from core import voices
 from core.errors import StudioError
 from core.providers.speech import Voice, get_tts
 from studio import state
+from studio.agent_panel import agent_panel
 from studio.components import clone_header
-from studio.runtime import get_runtime
+from studio.runtime import owner_runtime
 from studio.text import escape_md, plural
 
 CARDS_SHOWN = 48
@@ -16,7 +17,7 @@ _PREVIEW = "voice.preview"
 _SPOKEN = "voice.spoken"
 ALL = ""
 
-runtime = get_runtime()
+runtime = owner_runtime()
 clone = state.require_clone(runtime)
 
 
@@ -182,3 +183,4 @@ with playground_tab:
     playground_panel()
     st.divider()
     usage_panel()
+agent_panel(runtime, clone)

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from core.clones import get_clone
 from core.errors import InvalidInput, NotFound, StudioError
+from core.owners import owned, owner_of
 from core.models import ABResult, ABRun, Clone
 from core.prompts import LAYERS, active_prompts, get_version, validate_layer
 from core.providers.base import Source, Usage
@@ -231,19 +232,18 @@ def _set_status(runtime, run_id: str, status: str) -> ABRun:
 
 
 def list_runs(session: Session, clone_id: str) -> list[ABRun]:
-    query = select(ABRun).where(ABRun.clone_id == clone_id).order_by(ABRun.created_at.desc())
+    query = select(ABRun).where(ABRun.clone_id == clone_id, ABRun.owner_id == owner_of(session))
+    query = query.order_by(ABRun.created_at.desc())
     return list(session.exec(query).all())
 
 
 def get_run(session: Session, run_id: str) -> ABRun:
-    run = session.get(ABRun, run_id)
-    if run is None:
-        raise NotFound("That A/B run no longer exists; pick another one.")
-    return run
+    return owned(session, ABRun, run_id, "That A/B run no longer exists; pick another one.")
 
 
 def run_results(session: Session, run_id: str) -> list[ABResult]:
-    query = select(ABResult).where(ABResult.run_id == run_id).order_by(ABResult.position)
+    query = select(ABResult).where(ABResult.run_id == run_id, ABResult.owner_id == owner_of(session))
+    query = query.order_by(ABResult.position)
     return list(session.exec(query).all())
 
 
@@ -256,9 +256,7 @@ def mark_winner(session: Session, result_id: str, winner: str | None) -> ABResul
     """A person's verdict for one question: "a", "b", "tie", or None to clear it."""
     if winner is not None and winner not in WINNERS:
         raise InvalidInput("A winner is A, B or a tie.")
-    result = session.get(ABResult, result_id)
-    if result is None:
-        raise NotFound("That A/B answer no longer exists.")
+    result = owned(session, ABResult, result_id, "That A/B answer no longer exists.")
     result.winner = winner
     session.add(result)
     session.commit()
@@ -290,9 +288,7 @@ def record_scores(session: Session, result_id: str, judge: str, scores: dict) ->
     """An automatic judge's scores for both answers, kept beside any other judge's."""
     if not judge.strip() or not {"a", "b"} <= set(scores):
         raise InvalidInput("A judge's scores need its name and a score for both A and B.")
-    result = session.get(ABResult, result_id)
-    if result is None:
-        raise NotFound("That A/B answer no longer exists.")
+    result = owned(session, ABResult, result_id, "That A/B answer no longer exists.")
     result.scores = {**(result.scores or {}), judge: dict(scores)}
     session.add(result)
     session.commit()

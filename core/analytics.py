@@ -579,6 +579,18 @@ SHARED = {"timings": ("latency_per_day", "latency_summary", "latency_breakdown")
           "daily": ("usage_per_day", "cost_per_day", "cost_by_model", "retrieval_per_day")}
 
 
+def usage_by_owner(session, filters: Filters = Filters(), owner_id: Owner = ALL_OWNERS) -> pd.DataFrame:
+    """owner_id, questions, answers, tokens, cost and median answer time per person: the admin's view
+    across people (usage only: no clone, document or message text)."""
+    answer = S.role == "assistant"
+    statement = select(
+        S.owner_id, func.sum(case((S.role == "user", 1), else_=0)).label("questions"),
+        func.sum(case((answer, 1), else_=0)).label("answers"),
+        func.sum(S.input_tokens + S.output_tokens).label("tokens"), func.sum(S.cost_usd).label("cost_usd"),
+    ).where(*_where(Filters(days=filters.days), owner_id)).group_by(S.owner_id).order_by(S.owner_id)
+    return _frame(session, statement, ["owner_id", "questions", "answers", "tokens", "cost_usd"])
+
+
 def dashboard(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> dict:
     """Every figure on the Analytics page, by name (data frames, and dicts for the one-line summaries)."""
     inputs = {"timings": answer_timings(session, filters, owner_id), "daily": daily_totals(session, filters, owner_id)}

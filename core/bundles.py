@@ -16,11 +16,11 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from core.clones import create_clone, delete_clone, get_clone
-from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, StudioError
 from core.lifecycle import (
     COPIED_FIELDS, add_original, clone_settings, documents_of, unique_name, wait_indexed,
 )
+from core.owners import resolve
 from core.models import Clone, UserTemplate, utcnow
 from core.prompts import check_history, history_records, replace_history
 from core.quality.suites import clean_cases, clean_settings, restore_suites, suite_records
@@ -93,7 +93,7 @@ def _template_reference(session, clone: Clone) -> dict | None:
     reference = {"id": clone.template_id}
     if clone.template_id.startswith(USER_PREFIX):
         row = session.get(UserTemplate, clone.template_id[len(USER_PREFIX):])
-        if row is not None:
+        if row is not None and row.owner_id == clone.owner_id:
             reference["user_template"] = {"name": row.name, "data": row.data}
     return reference
 
@@ -306,7 +306,8 @@ def _restore_template(session, clone: Clone, reference: dict | None) -> None:
     saved = reference.get("user_template")
     if not reference["id"].startswith(USER_PREFIX) or not isinstance(saved, dict):
         return
-    if session.get(UserTemplate, reference["id"][len(USER_PREFIX):]) is not None:
+    existing = session.get(UserTemplate, reference["id"][len(USER_PREFIX):])
+    if existing is not None and existing.owner_id == clone.owner_id:
         return
     try:
         template_from_data("imported", saved.get("data") or {}, builtin=False)
@@ -318,11 +319,13 @@ def _restore_template(session, clone: Clone, reference: dict | None) -> None:
     clone.template_id = USER_PREFIX + row.id
 
 
-def import_bundle(runtime, data: bytes, *, wait: bool = True, owner_id: str = LOCAL_OWNER) -> Clone:
+def import_bundle(runtime, data: bytes, *, wait: bool = True, owner_id: str | None = None) -> Clone:
     """Recreate a clone from a bundle with a new id (a clashing name gets a suffix) and re-index its files.
 
     The files go to the ingestion worker; `wait` blocks until it is idle (CLI, tests).
     """
+    owner_id = resolve(runtime, owner_id)
+    runtime = runtime.scoped(owner_id)
     bundle = read_bundle(data, runtime.settings.max_upload_bytes)
     manifest, info = bundle.manifest, bundle.manifest["clone"]
     with runtime.session() as session:

@@ -18,12 +18,14 @@ from core.clones import get_clone
 from core.conversations import DEFAULT_TITLE, append_message, get_thread, thread_messages, title_from_question
 from core.errors import InvalidInput, StudioError
 from core.models import Clone, Conversation, Message, utcnow
+from core.owners import owner_of
 from core.prompts import DEFAULTS, LAYERS, active_prompts, render_layers
 from core.providers.base import LLM, ChatRequest, Delta, Source, Usage
 from core.providers.catalog import cost_usd as catalog_cost
 from core.providers.catalog import model_info
 from core.providers.registry import get_llm
 from core.providers.remote import llm_for
+from core.spend import BudgetReached, acquire_stream, check_budget, release_stream
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +208,7 @@ def generate(runtime, clone: Clone, question: str, sources: Sequence[Source], *,
     with runtime.session() as session:
         layers, _ = prompt_layers(session, clone, prompts)
     plan = plan_request(runtime, clone, layers, _clean_question(question), sources, history, provider, model)
+    check_budget(runtime, plan.provider, clone.owner_id)
     yield from stream_plan(plan)
 
 
@@ -303,6 +306,11 @@ class _Turn:
         self.provider, self.model, self.sources = plan.provider, plan.model, plan.sources
         self.prompt = plan.request.messages
         self.timings["assembly"] = _ms(started)
+        try:
+            check_budget(self.runtime, plan.provider, self.clone.owner_id)
+        except BudgetReached:
+            self.usage = Usage(0, 0)  # refused before any call: nothing spent
+            raise
         for event in stream_plan(plan):
             if isinstance(event, Usage):
                 self.usage = event
@@ -343,8 +351,19 @@ class _Turn:
         return Finished(message, found)
 
 
-def ask(runtime, clone_id: str, question: str, thread_id: str | None = None, *, provider: str | None = None,
-        model: str | None = None, prompts: dict[str, str] | None = None) -> Iterator[ChatEvent]:
+def ask(runtime, clone_id: str, question: str, thread_id: str | None = None, **kw) -> Iterator[ChatEvent]:
+    """`_ask`, one at a time per owner (the runtime's): a second stream while one runs is refused
+    with StreamBusy before anything is saved."""
+    owner = owner_of(runtime)
+    slot = acquire_stream(owner)
+    try:
+        yield from _ask(runtime, clone_id, question, thread_id, **kw)
+    finally:
+        release_stream(owner, slot)
+
+
+def _ask(runtime, clone_id: str, question: str, thread_id: str | None = None, *, provider: str | None = None,
+         model: str | None = None, prompts: dict[str, str] | None = None) -> Iterator[ChatEvent]:
     """One chat turn, streamed: Retrieved, then Token..., then Finished with the saved answer.
 
     The question is saved before anything else; the answer is saved complete, partial (the

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, NotFound
 from core.models import Clone, Conversation, Document, utcnow
+from core.owners import owner_of, resolve
 from core.prompts import create_initial_prompts
 
 MAX_NAME = 80
@@ -76,8 +77,10 @@ def _check_fields(fields: dict) -> dict:
 
 
 def create_clone(runtime, name, description="", avatar="🤖", system_prompt=None, *,
-                 owner_id: str = LOCAL_OWNER, **fields) -> Clone:
-    """A new clone with version 1 of every prompt layer; the name is unique per owner."""
+                 owner_id: str | None = None, **fields) -> Clone:
+    """A new clone with version 1 of every prompt layer; the name is unique per owner
+    (the runtime's owner unless `owner_id` is given)."""
+    owner_id = resolve(runtime, owner_id)
     name = _clean_name(name)
     _check_fields(fields)
     with runtime.session() as session:
@@ -95,15 +98,18 @@ def create_clone(runtime, name, description="", avatar="🤖", system_prompt=Non
         return clone
 
 
-def get_clone(session: Session, clone_id: str) -> Clone:
-    clone = session.get(Clone, clone_id)
-    if clone is None:
+def get_clone(session: Session, clone_id: str, owner_id: str | None = None) -> Clone:
+    """The clone with this id if it belongs to the owner (the session's unless given); another
+    owner's clone is reported exactly like a missing one."""
+    clone = session.get(Clone, clone_id) if clone_id else None
+    if clone is None or clone.owner_id != resolve(session, owner_id):
         raise NotFound("That clone no longer exists; pick another one from the gallery.")
     return clone
 
 
-def find_clone(session: Session, ref: str, owner_id: str = LOCAL_OWNER) -> Clone:
+def find_clone(session: Session, ref: str, owner_id: str | None = None) -> Clone:
     """A clone by id, slug or name (case-insensitive)."""
+    owner_id = resolve(session, owner_id)
     ref = " ".join(str(ref or "").split())
     owned = select(Clone).where(Clone.owner_id == owner_id)
     for condition in (Clone.id == ref, Clone.slug == ref.lower(), func.lower(Clone.name) == ref.lower()):
@@ -117,8 +123,8 @@ def find_clone(session: Session, ref: str, owner_id: str = LOCAL_OWNER) -> Clone
     raise NotFound(f"There is no clone called '{ref}'; check the name or create it first.")
 
 
-def list_clones(session: Session, owner_id: str = LOCAL_OWNER) -> list[Clone]:
-    query = select(Clone).where(Clone.owner_id == owner_id)
+def list_clones(session: Session, owner_id: str | None = None) -> list[Clone]:
+    query = select(Clone).where(Clone.owner_id == resolve(session, owner_id))
     return list(session.exec(query.order_by(Clone.favorite.desc(), func.lower(Clone.name))).all())
 
 
@@ -129,7 +135,7 @@ def _counts(session: Session, column, ids: list[str]) -> dict[str, int]:
     return dict(rows)
 
 
-def clone_cards(session: Session, owner_id: str = LOCAL_OWNER) -> list[CloneCard]:
+def clone_cards(session: Session, owner_id: str | None = None) -> list[CloneCard]:
     """Every clone with its document and chat counts and when it was last used."""
     clones = list_clones(session, owner_id)
     ids = [clone.id for clone in clones]
@@ -172,6 +178,6 @@ def delete_clone(runtime, clone_id: str) -> None:
     delete_clone_knowledge(runtime, clone_id)
     with runtime.session() as session:
         clone = session.get(Clone, clone_id)
-        if clone is not None:
+        if clone is not None and clone.owner_id == owner_of(session):
             session.delete(clone)
             session.commit()

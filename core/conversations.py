@@ -5,6 +5,7 @@ from sqlmodel import Session, select
 
 from core.errors import InvalidInput, NotFound
 from core.models import Conversation, Message, utcnow
+from core.owners import resolve
 
 DEFAULT_TITLE = "New chat"
 MAX_TITLE = 60
@@ -21,10 +22,10 @@ def title_from_question(question: str, limit: int = 48) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
-def create_thread(session: Session, clone_id: str, title: str | None = None) -> Conversation:
+def create_thread(session: Session, clone_id: str, title: str | None = None, owner_id: str | None = None) -> Conversation:
     from core.clones import get_clone
 
-    clone = get_clone(session, clone_id)
+    clone = get_clone(session, clone_id, owner_id)
     thread = Conversation(owner_id=clone.owner_id, clone_id=clone.id, title=_clean_title(title) if title else DEFAULT_TITLE)
     session.add(thread)
     session.commit()
@@ -32,16 +33,18 @@ def create_thread(session: Session, clone_id: str, title: str | None = None) -> 
     return thread
 
 
-def get_thread(session: Session, thread_id: str) -> Conversation:
+def get_thread(session: Session, thread_id: str, owner_id: str | None = None) -> Conversation:
+    """The thread if it belongs to the owner (the session's unless given); else NotFound."""
     thread = session.get(Conversation, thread_id) if thread_id else None
-    if thread is None:
+    if thread is None or thread.owner_id != resolve(session, owner_id):
         raise NotFound("That chat no longer exists; start a new one.")
     return thread
 
 
-def list_threads(session: Session, clone_id: str) -> list[Conversation]:
-    """A clone's threads, most recently active first."""
-    query = select(Conversation).where(Conversation.clone_id == clone_id)
+def list_threads(session: Session, clone_id: str, owner_id: str | None = None) -> list[Conversation]:
+    """A clone's threads (the owner's only), most recently active first."""
+    query = select(Conversation).where(Conversation.clone_id == clone_id,
+                                       Conversation.owner_id == resolve(session, owner_id))
     return list(session.exec(query.order_by(Conversation.updated_at.desc(), Conversation.created_at.desc())).all())
 
 
@@ -67,9 +70,10 @@ def delete_thread(session: Session, thread_id: str) -> None:
     session.commit()
 
 
-def thread_messages(session: Session, thread_id: str, limit: int | None = None) -> list[Message]:
-    """A thread's messages in the order they were written; with `limit`, only the newest ones."""
-    query = select(Message).where(Message.conversation_id == thread_id)
+def thread_messages(session: Session, thread_id: str, limit: int | None = None,
+                    owner_id: str | None = None) -> list[Message]:
+    """A thread's messages (the owner's only) in the order they were written; with `limit`, only the newest ones."""
+    query = select(Message).where(Message.conversation_id == thread_id, Message.owner_id == resolve(session, owner_id))
     if limit is None:
         return list(session.exec(query.order_by(Message.created_at)).all())
     newest = session.exec(query.order_by(Message.created_at.desc()).limit(limit)).all()

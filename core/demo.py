@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from core.clones import create_clone
 from core.config import LOCAL_OWNER
+from core.owners import resolve
 from core.models import AppSetting, Clone, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,11 @@ def _claim(runtime, owner_id: str) -> bool:
         return not has_clones
 
 
-def ensure_demo_clone(runtime, owner_id: str = LOCAL_OWNER) -> Clone | None:
+def ensure_demo_clone(runtime, owner_id: str | None = None) -> Clone | None:
     """On a first run (no clones, never seeded) create the demo clone with its documents
     ingested synchronously; afterwards, and after the demo is deleted, do nothing."""
+    owner_id = resolve(runtime, owner_id)
+    runtime = runtime.scoped(owner_id)
     if not _claim(runtime, owner_id):
         return None
     from core.knowledge.ingest import ingest_now

@@ -23,6 +23,7 @@ from sqlmodel import select
 
 from core.config import LOCAL_OWNER, setting
 from core.errors import InvalidInput, MissingKey
+from core.owners import resolve
 from core.models import ApiKey, utcnow
 
 log = logging.getLogger(__name__)
@@ -100,16 +101,16 @@ def _fernet_from(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(kdf.derive(secret.encode())))
 
 
-def _generated_secret(path: Path) -> str:
-    """Read the key file, creating it (mode 0600, never overwritten) on first use."""
+def _generated_secret(path: Path, make=lambda: Fernet.generate_key().decode()) -> str:
+    """Read the key file, creating it (mode 0600, never overwritten) with `make()` on first use."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return path.read_text().strip()
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(Fernet.generate_key().decode())
-    log.info("generated a new encryption key file for API keys at %s", path)
+        handle.write(make())
+    log.info("generated a new secret file at %s", path)
     return path.read_text().strip()
 
 
@@ -120,7 +121,9 @@ def fernet(runtime) -> Fernet:
 # -- the store -------------------------------------------------------------------------------
 
 
-def _row(session, provider: str, owner: str) -> ApiKey | None:
+def _row(session, provider: str, owner: str | None) -> ApiKey | None:
+    """The owner's (the session's unless given) stored key row for `provider`."""
+    owner = resolve(session, owner)
     return session.exec(select(ApiKey).where(ApiKey.owner_id == owner, ApiKey.provider == provider)).first()
 
 
@@ -131,7 +134,7 @@ def _clean(provider: str, key: str) -> str:
     return key
 
 
-def save_key(runtime, provider: str, key: str, owner: str = LOCAL_OWNER) -> bool:
+def save_key(runtime, provider: str, key: str, owner: str | None = None) -> bool:
     """Encrypt and store a key typed into the UI. A blank key keeps the stored one (returns False)."""
     spec(provider)
     if not (key or "").strip():
@@ -139,7 +142,7 @@ def save_key(runtime, provider: str, key: str, owner: str = LOCAL_OWNER) -> bool
     key = _clean(provider, key)
     token = fernet(runtime).encrypt(key.encode()).decode()
     with runtime.session() as session:
-        row = _row(session, provider, owner) or ApiKey(owner_id=owner, provider=provider, ciphertext="", last4="")
+        row = _row(session, provider, owner) or ApiKey(owner_id=resolve(session, owner), provider=provider, ciphertext="", last4="")
         row.ciphertext, row.last4, row.updated_at = token, key[-4:], utcnow()
         session.add(row)
         session.commit()
@@ -147,7 +150,7 @@ def save_key(runtime, provider: str, key: str, owner: str = LOCAL_OWNER) -> bool
     return True
 
 
-def delete_key(runtime, provider: str, owner: str = LOCAL_OWNER) -> bool:
+def delete_key(runtime, provider: str, owner: str | None = None) -> bool:
     """Forget the stored key (environment and secrets.toml keys are untouched). True when one was stored."""
     spec(provider)
     with runtime.session() as session:
@@ -160,7 +163,7 @@ def delete_key(runtime, provider: str, owner: str = LOCAL_OWNER) -> bool:
     return True
 
 
-def stored_key(runtime, provider: str, owner: str = LOCAL_OWNER) -> str | None:
+def stored_key(runtime, provider: str, owner: str | None = None) -> str | None:
     with runtime.session() as session:
         row = _row(session, provider, owner)
     if row is None:
@@ -193,12 +196,12 @@ def _resolve(runtime, provider: str, owner: str) -> tuple[str | None, str | None
     return _outside_key(provider)
 
 
-def resolve_key(runtime, provider: str, owner: str = LOCAL_OWNER) -> str | None:
+def resolve_key(runtime, provider: str, owner: str | None = None) -> str | None:
     """The key to use: Settings store (when a runtime is given) -> environment -> secrets.toml."""
     return _resolve(runtime, provider, owner)[0]
 
 
-def require_key(runtime, provider: str, owner: str = LOCAL_OWNER) -> str:
+def require_key(runtime, provider: str, owner: str | None = None) -> str:
     key = resolve_key(runtime, provider, owner)
     if key:
         return key
@@ -206,17 +209,17 @@ def require_key(runtime, provider: str, owner: str = LOCAL_OWNER) -> str:
     raise MissingKey(f"No {entry.label} API key is set; add one on the Settings page or set {entry.env[0]}.")
 
 
-def key_source(runtime, provider: str, owner: str = LOCAL_OWNER) -> str | None:
+def key_source(runtime, provider: str, owner: str | None = None) -> str | None:
     return _resolve(runtime, provider, owner)[1]
 
 
-def masked(runtime, provider: str, owner: str = LOCAL_OWNER) -> str | None:
+def masked(runtime, provider: str, owner: str | None = None) -> str | None:
     """'••••abcd' for the key that would be used, or None when there is none."""
     key = resolve_key(runtime, provider, owner)
     return mask(key) if key else None
 
 
-def key_status(runtime, provider: str, owner: str = LOCAL_OWNER) -> KeyStatus:
+def key_status(runtime, provider: str, owner: str | None = None) -> KeyStatus:
     entry = spec(provider)
     try:
         key, source = _resolve(runtime, provider, owner)

@@ -8,8 +8,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.clones import MAX_NAME, create_clone, get_clone, list_clones, update_clone
-from core.config import LOCAL_OWNER
 from core.errors import IngestError
+from core.owners import owner_of, resolve
 from core.models import Clone, Document
 from core.prompts import LAYERS, active_prompts, history_records, replace_history, validate_layer
 from core.quality.suites import restore_suites, suite_records
@@ -29,12 +29,12 @@ def clone_settings(clone: Clone) -> dict:
     return {name: getattr(clone, name) for name in COPIED_FIELDS}
 
 
-def unique_name(session: Session, name: str, owner_id: str = LOCAL_OWNER) -> str:
+def unique_name(session: Session, name: str, owner_id: str | None = None) -> str:
     """`name` if free, else the first free "name (2)", "name (3)", ... (case-insensitive)."""
     name = " ".join(name.split())[:MAX_NAME]
     taken = {
         value.lower()
-        for value in session.exec(select(func.lower(Clone.name)).where(Clone.owner_id == owner_id)).all()
+        for value in session.exec(select(func.lower(Clone.name)).where(Clone.owner_id == resolve(session, owner_id))).all()
     }
     if name.lower() not in taken:
         return name
@@ -51,9 +51,11 @@ def unique_name(session: Session, name: str, owner_id: str = LOCAL_OWNER) -> str
 
 def create_from_template(
     runtime, name: str, template_id: str, *, description: str | None = None, avatar: str | None = None,
-    variables: dict | None = None, settings: dict | None = None, owner_id: str = LOCAL_OWNER,
+    variables: dict | None = None, settings: dict | None = None, owner_id: str | None = None,
 ) -> Clone:
     """A new clone whose version 1 of every layer is the template's text, with its variables and settings."""
+    owner_id = resolve(runtime, owner_id)
+    runtime = runtime.scoped(owner_id)
     with runtime.session() as session:
         template = get_template(template_id, session, owner_id)
     values = merged_variables(template, None, variables)
@@ -106,7 +108,7 @@ def duplicate_clone(runtime, clone_id: str, name: str | None = None, *, knowledg
 
 
 def documents_of(session: Session, clone_id: str) -> list[Document]:
-    return list(session.exec(select(Document).where(Document.clone_id == clone_id)
+    return list(session.exec(select(Document).where(Document.clone_id == clone_id, Document.owner_id == owner_of(session))
                              .order_by(Document.created_at)).all())
 
 
@@ -168,7 +170,7 @@ def clean_tags(tags) -> list[str]:
 
 
 def filter_clones(session: Session, *, query: str = "", category: str | None = None,
-                  favorites_only: bool = False, tag: str | None = None, owner_id: str = LOCAL_OWNER) -> list[Clone]:
+                  favorites_only: bool = False, tag: str | None = None, owner_id: str | None = None) -> list[Clone]:
     """The gallery's search (name, description, specialty, tags) and filters; favourites first."""
     words = query.lower().split()
 
@@ -184,5 +186,5 @@ def filter_clones(session: Session, *, query: str = "", category: str | None = N
     return [clone for clone in list_clones(session, owner_id) if matches(clone)]
 
 
-def clone_categories(session: Session, owner_id: str = LOCAL_OWNER) -> list[str]:
+def clone_categories(session: Session, owner_id: str | None = None) -> list[str]:
     return sorted({clone.category for clone in list_clones(session, owner_id) if clone.category})

@@ -58,6 +58,8 @@ class Clone(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     last_used_at: Optional[datetime] = None
+    # the hosted ElevenLabs agent connected to this clone (core/api/agent.py)
+    elevenlabs_agent_id: Optional[str] = None
 
 
 class PromptVersion(SQLModel, table=True):
@@ -109,6 +111,8 @@ class Conversation(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "message"
+    # today's spend per owner (core.spend) reads only this index
+    __table_args__ = (Index("ix_message_owner_spend", "owner_id", "created_at", "cost_usd"),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     owner_id: str = Field(default=LOCAL_OWNER, index=True)
@@ -158,6 +162,7 @@ class UsageEvent(SQLModel, table=True):
     """Metered use outside chat messages, e.g. TTS characters per provider."""
 
     __tablename__ = "usage_event"
+    __table_args__ = (Index("ix_usage_event_owner_spend", "owner_id", "created_at", "cost_usd"),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     owner_id: str = Field(default=LOCAL_OWNER, index=True)
@@ -311,6 +316,39 @@ class UserTemplate(SQLModel, table=True):
     name: str
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    """A signed-in person; `id` is the owner_id of their rows. Identity is (issuer, subject), never e-mail."""
+
+    __tablename__ = "user"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    issuer: str
+    subject: str
+    name: Optional[str] = None
+    email: Optional[str] = None
+    is_admin: bool = False
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A named service-API token; only its SHA-256 is stored, `prefix` and `last4` are for display."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner_id: str = Field(default=LOCAL_OWNER, index=True)
+    name: str
+    token_hash: str = Field(sa_column=Column(String, nullable=False, unique=True))
+    prefix: str
+    last4: str
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
 
 
 class MessageStat(SQLModel, table=True):

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from core.config import LOCAL_OWNER, setting
 from core.errors import InvalidInput
+from core.owners import resolve
 from core.models import AppSetting
 
 CAPABILITIES = {"llm": "Chat model", "embedding": "Embeddings", "tts": "Text to speech", "stt": "Speech to text"}
@@ -27,13 +28,15 @@ BASE_URL_ENV = {
 DEFAULT_COMPATIBLE_URL = "http://127.0.0.1:11434/v1"  # Ollama's OpenAI-compatible endpoint
 
 
-def get_preference(runtime, key: str, owner: str = LOCAL_OWNER) -> dict:
+def get_preference(runtime, key: str, owner: str | None = None) -> dict:
+    owner = resolve(runtime, owner)
     with runtime.session() as session:
         row = session.exec(select(AppSetting).where(AppSetting.owner_id == owner, AppSetting.key == key)).first()
     return dict(row.value) if row else {}
 
 
-def set_preference(runtime, key: str, value: dict, owner: str = LOCAL_OWNER) -> None:
+def set_preference(runtime, key: str, value: dict, owner: str | None = None) -> None:
+    owner = resolve(runtime, owner)
     with runtime.session() as session:
         row = session.exec(select(AppSetting).where(AppSetting.owner_id == owner, AppSetting.key == key)).first()
         row = row or AppSetting(owner_id=owner, key=key)
@@ -42,13 +45,13 @@ def set_preference(runtime, key: str, value: dict, owner: str = LOCAL_OWNER) -> 
         session.commit()
 
 
-def defaults(runtime, owner: str = LOCAL_OWNER) -> dict[str, dict]:
+def defaults(runtime, owner: str | None = None) -> dict[str, dict]:
     """The default {provider, model} per capability; new clones start from these."""
     saved = get_preference(runtime, "defaults", owner) if runtime is not None else {}
     return {cap: {**BUILTIN_DEFAULTS[cap], **saved.get(cap, {})} for cap in CAPABILITIES}
 
 
-def set_default(runtime, capability: str, provider: str, model: str = "", owner: str = LOCAL_OWNER) -> None:
+def set_default(runtime, capability: str, provider: str, model: str = "", owner: str | None = None) -> None:
     if capability not in CAPABILITIES:
         raise InvalidInput(f"There is no capability called '{capability}'; choose one of {', '.join(CAPABILITIES)}.")
     saved = get_preference(runtime, "defaults", owner)
@@ -56,7 +59,7 @@ def set_default(runtime, capability: str, provider: str, model: str = "", owner:
     set_preference(runtime, "defaults", saved, owner)
 
 
-def base_url(runtime, provider: str, owner: str = LOCAL_OWNER) -> str | None:
+def base_url(runtime, provider: str, owner: str | None = None) -> str | None:
     """A provider's base URL: the Settings page, else its environment variable, else the SDK's default.
 
     The OpenAI-compatible provider always has one (Ollama's local address by default)."""
@@ -71,7 +74,7 @@ def base_url(runtime, provider: str, owner: str = LOCAL_OWNER) -> str | None:
     return DEFAULT_COMPATIBLE_URL if provider == "openai_compatible" else None
 
 
-def set_base_url(runtime, provider: str, url: str, owner: str = LOCAL_OWNER) -> None:
+def set_base_url(runtime, provider: str, url: str, owner: str | None = None) -> None:
     url = (url or "").strip()
     if url and not url.startswith(("http://", "https://")):
         raise InvalidInput("The base URL must start with http:// or https://, for example http://127.0.0.1:11434/v1.")

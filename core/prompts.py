@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, NotFound
+from core.owners import owner_of
 from core.models import Clone, PromptVersion, utcnow
 
 LAYERS = ("system", "rag", "user")
@@ -96,9 +97,14 @@ def create_initial_prompts(session: Session, clone: Clone, system: str | None = 
         )
 
 
+def _mine(session: Session):
+    """Only the session owner's prompt versions."""
+    return PromptVersion.owner_id == owner_of(session)
+
+
 def active_prompts(session: Session, clone_id: str) -> dict[str, PromptVersion]:
     rows = session.exec(
-        select(PromptVersion).where(PromptVersion.clone_id == clone_id, PromptVersion.active == True)  # noqa: E712
+        select(PromptVersion).where(PromptVersion.clone_id == clone_id, PromptVersion.active == True, _mine(session))  # noqa: E712
     ).all()
     return {row.layer: row for row in rows}
 
@@ -196,8 +202,8 @@ def set_clone_variables(session: Session, clone_id: str, variables: dict) -> Clo
 
 
 def _get_clone(session: Session, clone_id: str) -> Clone:
-    clone = session.get(Clone, clone_id)
-    if clone is None:
+    clone = session.get(Clone, clone_id) if clone_id else None
+    if clone is None or clone.owner_id != owner_of(session):
         raise NotFound("That clone no longer exists; pick another one.")
     return clone
 
@@ -208,7 +214,7 @@ def history(session: Session, clone_id: str, layer: str) -> list[PromptVersion]:
     return list(
         session.exec(
             select(PromptVersion)
-            .where(PromptVersion.clone_id == clone_id, PromptVersion.layer == layer)
+            .where(PromptVersion.clone_id == clone_id, PromptVersion.layer == layer, _mine(session))
             .order_by(PromptVersion.version.desc())
         ).all()
     )
@@ -216,7 +222,7 @@ def history(session: Session, clone_id: str, layer: str) -> list[PromptVersion]:
 
 def all_versions(session: Session, clone_id: str) -> list[PromptVersion]:
     """Every version of every layer, by layer then version (export, duplicate)."""
-    rows = session.exec(select(PromptVersion).where(PromptVersion.clone_id == clone_id)).all()
+    rows = session.exec(select(PromptVersion).where(PromptVersion.clone_id == clone_id, _mine(session))).all()
     return sorted(rows, key=lambda row: (LAYERS.index(row.layer), row.version))
 
 
@@ -224,7 +230,8 @@ def get_version(session: Session, clone_id: str, layer: str, version: int) -> Pr
     _check_layer(layer)
     row = session.exec(
         select(PromptVersion).where(
-            PromptVersion.clone_id == clone_id, PromptVersion.layer == layer, PromptVersion.version == version
+            PromptVersion.clone_id == clone_id, PromptVersion.layer == layer, PromptVersion.version == version,
+            _mine(session),
         )
     ).first()
     if row is None:
@@ -243,7 +250,7 @@ def _activate(session: Session, clone_id: str, layer: str, version: int) -> None
     """One UPDATE sets active = (version == N) across the layer, so exactly one row is active after it."""
     session.execute(
         update(PromptVersion)
-        .where(PromptVersion.clone_id == clone_id, PromptVersion.layer == layer)
+        .where(PromptVersion.clone_id == clone_id, PromptVersion.layer == layer, _mine(session))
         .values(active=PromptVersion.version == version)
     )
 

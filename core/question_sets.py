@@ -11,7 +11,6 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from core.config import LOCAL_OWNER
 from core.errors import InvalidInput
 from core.quality import suites
 
@@ -52,22 +51,22 @@ def _view(session: Session, suite) -> QuestionSet:
     return QuestionSet(suite.id, suite.owner_id, suite.clone_id, suite.name, questions, suite.created_at)
 
 
-def list_question_sets(session: Session, clone_id: str, owner_id: str = LOCAL_OWNER) -> list[QuestionSet]:
+def list_question_sets(session: Session, clone_id: str, owner_id: str | None = None) -> list[QuestionSet]:
     return [_view(session, suite) for suite in suites.list_suites(session, clone_id, owner_id)]
 
 
-def get_question_set(session: Session, set_id: str, owner_id: str = LOCAL_OWNER) -> QuestionSet:
+def get_question_set(session: Session, set_id: str, owner_id: str | None = None) -> QuestionSet:
     return _view(session, suites.get_suite(session, set_id, owner_id))
 
 
 def create_question_set(session: Session, clone_id: str, name: str, questions,
-                        owner_id: str = LOCAL_OWNER) -> QuestionSet:
+                        owner_id: str | None = None) -> QuestionSet:
     rows = [{"question": q} for q in clean_questions(questions)]
     return _view(session, suites.create_suite(session, clone_id, name, rows, owner_id=owner_id))
 
 
 def update_question_set(session: Session, set_id: str, *, name: str | None = None, questions=None,
-                        owner_id: str = LOCAL_OWNER) -> QuestionSet:
+                        owner_id: str | None = None) -> QuestionSet:
     suite = suites.get_suite(session, set_id, owner_id)
     if name is not None:
         suite = suites.rename_suite(session, set_id, name, owner_id)
@@ -81,5 +80,5 @@ def update_question_set(session: Session, set_id: str, *, name: str | None = Non
     return _view(session, suite)
 
 
-def delete_question_set(session: Session, set_id: str, owner_id: str = LOCAL_OWNER) -> None:
+def delete_question_set(session: Session, set_id: str, owner_id: str | None = None) -> None:
     suites.delete_suite(session, set_id, owner_id)

@@ -5,12 +5,17 @@ from functools import cached_property
 
 from sqlmodel import Session
 
-from core.config import Settings, load_settings
+from core.config import LOCAL_OWNER, Settings, load_settings
 from core.db import make_engine, migrate, session
+from core.owners import OwnerRuntime
 
 
 class Runtime:
-    """Thread-safe shared objects; the UI caches one per process, the CLI makes its own."""
+    """Thread-safe shared objects; the UI caches one per process, the CLI makes its own.
+
+    It acts for the local owner; `scoped(owner_id)` gives the same objects acting for another."""
+
+    owner_id = LOCAL_OWNER
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -21,6 +26,14 @@ class Runtime:
 
     def session(self) -> Session:
         return session(self.engine)
+
+    def scoped(self, owner_id: str) -> OwnerRuntime:
+        """This runtime acting for `owner_id`: its sessions and core calls see only that owner's rows."""
+        return OwnerRuntime(self, owner_id)
+
+    @property
+    def base(self) -> "Runtime":
+        return self
 
     @cached_property
     def store(self):

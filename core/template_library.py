@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, NotFound
+from core.owners import owned, resolve
 from core.models import Clone, UserTemplate, utcnow
 from core.prompts import LAYERS, active_prompts, add_version, check_variable_names, validate_layer
 
@@ -81,12 +82,12 @@ def _user_templates(session: Session, owner_id: str) -> list[Template]:
 
 
 def list_templates(
-    session: Session | None = None, *, query: str = "", category: str | None = None, owner_id: str = LOCAL_OWNER,
+    session: Session | None = None, *, query: str = "", category: str | None = None, owner_id: str | None = None,
 ) -> list[Template]:
     """Built-in templates (by name), then the owner's own; filtered by words in `query` and by category."""
     templates = sorted(_builtin_templates(), key=lambda t: t.name)
     if session is not None:
-        templates += _user_templates(session, owner_id)
+        templates += _user_templates(session, resolve(session, owner_id))
     words = query.lower().split()
     return [
         t for t in templates
@@ -94,16 +95,16 @@ def list_templates(
     ]
 
 
-def categories(session: Session | None = None, owner_id: str = LOCAL_OWNER) -> list[str]:
+def categories(session: Session | None = None, owner_id: str | None = None) -> list[str]:
     return sorted({t.category for t in list_templates(session, owner_id=owner_id) if t.category})
 
 
-def get_template(template_id: str, session: Session | None = None, owner_id: str = LOCAL_OWNER) -> Template:
+def get_template(template_id: str, session: Session | None = None, owner_id: str | None = None) -> Template:
     if template_id.startswith(USER_PREFIX):
         if session is None:
             raise NotFound(f"There is no built-in template called '{template_id}'; list the templates to see the ids.")
         row = session.get(UserTemplate, template_id[len(USER_PREFIX):])
-        if row is None or row.owner_id != owner_id:
+        if row is None or row.owner_id != resolve(session, owner_id):
             raise NotFound("That saved template no longer exists; pick another one.")
         return template_from_data(template_id, row.data, builtin=False)
     for template in _builtin_templates():
@@ -157,9 +158,7 @@ def apply_template(runtime, clone_id: str, template_id: str, variables: dict | N
                    *, author: str = LOCAL_OWNER) -> Clone:
     """Give a clone a template's prompts (as new versions "Applied template X"), variables and settings."""
     with runtime.session() as session:
-        clone = session.get(Clone, clone_id)
-        if clone is None:
-            raise NotFound("That clone no longer exists; pick another one.")
+        clone = owned(session, Clone, clone_id, "That clone no longer exists; pick another one.")
         template = get_template(template_id, session, clone.owner_id)
         stage_template(session, clone, template, variables, author=author)
         session.commit()
@@ -174,9 +173,7 @@ def save_as_template(runtime, clone_id: str, name: str, *, description: str | No
     if not name:
         raise InvalidInput("Give the template a name, then save again.")
     with runtime.session() as session:
-        clone = session.get(Clone, clone_id)
-        if clone is None:
-            raise NotFound("That clone no longer exists; pick another one.")
+        clone = owned(session, Clone, clone_id, "That clone no longer exists; pick another one.")
         if any(t.name.lower() == name.lower() for t in _user_templates(session, clone.owner_id)):
             raise InvalidInput(f"You already have a template called '{name}'; choose another name.")
         prompts = {layer: row.content for layer, row in active_prompts(session, clone.id).items()}
@@ -193,12 +190,12 @@ def save_as_template(runtime, clone_id: str, name: str, *, description: str | No
         return template_from_data(USER_PREFIX + row.id, row.data, builtin=False)
 
 
-def delete_user_template(runtime, template_id: str, owner_id: str = LOCAL_OWNER) -> None:
+def delete_user_template(runtime, template_id: str, owner_id: str | None = None) -> None:
     if not template_id.startswith(USER_PREFIX):
         raise InvalidInput("Built-in templates cannot be deleted; only templates you saved can.")
     with runtime.session() as session:
         row = session.get(UserTemplate, template_id[len(USER_PREFIX):])
-        if row is None or row.owner_id != owner_id:
+        if row is None or row.owner_id != resolve(session, owner_id):
             raise NotFound("That saved template no longer exists.")
         session.delete(row)
         session.commit()

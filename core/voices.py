@@ -23,6 +23,8 @@ from sqlmodel import select
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, MissingKey, ProviderError
 from core.keys import resolve_key
+from core.owners import owner_of, resolve
+from core.spend import check_cap
 from core.models import Clone, Conversation, Message, UsageEvent
 from core.providers.speech import TTS, Audio, AudioChunk, Transcript, Voice, get_stt, get_tts, join_audio, speakable, stt_classes, tts_classes
 
@@ -237,7 +239,8 @@ def last_answer(runtime, clone_id: str) -> str | None:
     query = (
         select(Message.content)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.clone_id == clone_id, Message.role == "assistant", Message.status == "complete")
+        .where(Conversation.clone_id == clone_id, Message.owner_id == owner_of(runtime), Message.role == "assistant",
+               Message.status == "complete")
         .order_by(Message.created_at.desc())
         .limit(1)
     )
@@ -264,6 +267,8 @@ def preview_text(runtime, clone: Clone, own_words: bool = True) -> str:
 def _stream(runtime, choice: VoiceChoice, text: str, clone_id: str | None) -> Iterator[AudioChunk]:
     if not speakable(text).strip():
         raise InvalidInput("There is nothing to say; type some text first.")
+    if choice.tts.name != "offline":
+        check_cap(runtime)
     sentences: dict[str, None] = {}
     try:
         for chunk in choice.tts.stream(text, choice.voice, choice.settings, choice.language):
@@ -287,11 +292,11 @@ def transcribe(runtime, clone: Clone, audio, sample_rate: int) -> Transcript:
     return get_stt(clone.stt_provider or "offline", runtime).transcribe(audio, sample_rate, clone.language or None)
 
 
-def record_tts_chars(runtime, provider: str, characters: int, clone_id: str | None = None, owner_id: str = LOCAL_OWNER) -> None:
+def record_tts_chars(runtime, provider: str, characters: int, clone_id: str | None = None, owner_id: str | None = None) -> None:
     if characters <= 0:
         return
     with runtime.session() as session:
-        session.add(UsageEvent(owner_id=owner_id, clone_id=clone_id, provider=provider, kind="tts_chars", amount=characters))
+        session.add(UsageEvent(owner_id=resolve(runtime, owner_id), clone_id=clone_id, provider=provider, kind="tts_chars", amount=characters))
         session.commit()
 
 
@@ -301,11 +306,11 @@ def start_of_today(now: datetime | None = None) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
-def chars_today(runtime, owner_id: str = LOCAL_OWNER, now: datetime | None = None) -> dict[str, int]:
+def chars_today(runtime, owner_id: str | None = None, now: datetime | None = None) -> dict[str, int]:
     """Characters spoken today per provider."""
     query = (
         select(UsageEvent.provider, func.sum(UsageEvent.amount))
-        .where(UsageEvent.owner_id == owner_id, UsageEvent.kind == "tts_chars", UsageEvent.created_at >= start_of_today(now))
+        .where(UsageEvent.owner_id == resolve(runtime, owner_id), UsageEvent.kind == "tts_chars", UsageEvent.created_at >= start_of_today(now))
         .group_by(UsageEvent.provider)
     )
     with runtime.session() as session:

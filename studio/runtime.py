@@ -12,5 +12,17 @@ def _close(runtime: Runtime) -> None:
 
 @st.cache_resource(show_spinner="Opening the studio…", on_release=_close)
 def get_runtime() -> Runtime:
-    """Settings, database, chunk store and ingestion worker; seeds the demo clone on first run."""
-    return open_runtime()
+    """Settings, database, chunk store and ingestion worker; seeds the demo clone on first run
+    (with login on, each person gets theirs at their first sign-in instead)."""
+    from core.auth import login_enabled
+
+    return open_runtime(seed_demo=not login_enabled())
+
+
+def owner_runtime():
+    """The shared runtime acting for this run's owner (the signed-in person, or "local"): pages
+    use it so that every read and write in core sees only that owner's rows."""
+    from studio.identity import current_owner
+
+    runtime = get_runtime()
+    return runtime.scoped(current_owner(runtime))

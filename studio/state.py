@@ -40,9 +40,26 @@ def _match(clones: list[Clone], ref: str | None) -> Clone | None:
     return next((c for c in clones if ref in (c.id, c.slug)), None)
 
 
+NOT_FOUND_CLONE = "That clone was not found. It may have been deleted, or the link is wrong."
+NOT_FOUND_THREAD = "That chat was not found. It may have been deleted, or the link is wrong."
+
+
+def unknown_link(param: str, session_key: str, known_ids) -> bool:
+    """True when the URL names a clone/thread that is not among `known_ids` (the owner's own) and this
+    session did not select it itself: a link or reload to something missing or someone else's."""
+    ref = st.query_params.get(param)
+    if not ref or ref == st.session_state.get(session_key):
+        return False
+    return ref not in set(known_ids)
+
+
 def current_clone(runtime: Runtime, clones: list[Clone] | None = None) -> Clone | None:
     """The clone named in the URL, else the one last selected in this session, else the first."""
     clones = all_clones(runtime) if clones is None else clones
+    if unknown_link(CLONE_PARAM, _CLONE_KEY, [c.id for c in clones] + [c.slug for c in clones]):
+        st.error(NOT_FOUND_CLONE, icon=":material/search_off:")
+        st.query_params.pop(CLONE_PARAM, None)
+        st.query_params.pop(THREAD_PARAM, None)
     if not clones:
         _forget()
         return None
@@ -84,6 +101,15 @@ def current_thread_id() -> str | None:
     if thread_id:
         select_thread(thread_id)
     return thread_id
+
+
+def unknown_thread_link(threads) -> bool:
+    """The URL names a chat that is not one of this clone's (missing, or someone else's): say so, drop it."""
+    if not unknown_link(THREAD_PARAM, _THREAD_KEY, [t.id for t in threads]):
+        return False
+    st.error(NOT_FOUND_THREAD, icon=":material/search_off:")
+    select_thread(None)
+    return True
 
 
 def select_thread(thread_id: str | None) -> None:

@@ -65,13 +65,14 @@ class Studio:
 
 
 @contextmanager
-def run_studio(home: Path, env: dict[str, str] | None = None, timeout: float = START_TIMEOUT) -> Iterator[Studio]:
+def run_studio(home: Path, env: dict[str, str] | None = None, timeout: float = START_TIMEOUT,
+               port: int | None = None) -> Iterator[Studio]:
     """`streamlit run streamlit_app.py` on a free port of 127.0.0.1 until the block ends.
 
     The data directory is `home`; DATABASE_URL (and everything else) passes through from the
     environment, `env` adds to it.
     """
-    port = free_port()
+    port = port or free_port()
     home.mkdir(parents=True, exist_ok=True)
     log = home / "streamlit.log"
     command = [

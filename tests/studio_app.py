@@ -15,12 +15,12 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "streamlit_app.py"
+APP = ROOT / "app_main.py"
 TIMEOUT = 120
 
 
 def registered_pages() -> list[str]:
-    """Every page file streamlit_app.py puts in the navigation (st.Page("…")), in order."""
+    """Every page file app_main.py puts in the navigation (st.Page("…")), in order."""
     tree = ast.parse(APP.read_text())
     return [
         node.args[0].value

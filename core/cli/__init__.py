@@ -17,6 +17,7 @@ GROUPS = (
     "core.cli.prompts", "core.cli.templates", "core.cli.bundles",  # bundles adds to `clones`: keep it after it
     "core.cli.providers", "core.cli.voice",
     "core.cli.eval", "core.cli.analytics",
+    "core.cli.tokens", "core.cli.users",
 )
 
 

@@ -23,6 +23,7 @@ from core.knowledge.profile import document_profile, embedding_texts
 from core.knowledge.extract import EXTENSIONS, clean_filename, decode_text, detect_kind, extract_pages, normalise
 from core.knowledge import DIM
 from core.models import Clone, Document, utcnow
+from core.owners import owner_of
 from core.providers.remote import embedder_for
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _register(runtime, clone_id: str, name: str, kind: str, data: bytes) -> Docu
     digest = hashlib.sha256(data).hexdigest()
     with _register_lock, runtime.session() as session:
         clone = session.get(Clone, clone_id)
-        if clone is None:
+        if clone is None or clone.owner_id != owner_of(session):
             raise NotFound("This clone no longer exists; pick another clone and try again.")
         twin = session.exec(
             select(Document).where(Document.clone_id == clone_id, Document.sha256 == digest, Document.status != "failed")
@@ -207,8 +208,10 @@ def process_document(runtime, document_id: str, stop: threading.Event | None = N
 
 
 def list_documents(runtime, clone_id: str) -> list[Document]:
+    """The clone's documents, the runtime owner's only, newest first."""
     with runtime.session() as session:
-        statement = select(Document).where(Document.clone_id == clone_id).order_by(Document.created_at.desc())
+        statement = select(Document).where(Document.clone_id == clone_id, Document.owner_id == owner_of(session))
+        statement = statement.order_by(Document.created_at.desc())
         return list(session.exec(statement).all())
 
 
@@ -216,7 +219,7 @@ def delete_document(runtime, document_id: str) -> None:
     """Remove the row first (a worker still on it then discards its own write), then chunks and file."""
     with runtime.session() as session:
         document = session.get(Document, document_id)
-        if document is None:
+        if document is None or document.owner_id != owner_of(session):
             return
         session.delete(document)
         session.commit()

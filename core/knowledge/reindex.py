@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from core.errors import InvalidInput, NotFound
 from core.knowledge.store import DIM, SCHEMA
+from core.owners import owned
 from core.models import Clone, Document, utcnow
 from core.providers import catalog
 from core.providers.remote import embedder_for
@@ -45,10 +46,9 @@ class ReindexPlan:
 
 def _clone_and_documents(runtime, clone_id: str) -> tuple[Clone, list[Document]]:
     with runtime.session() as session:
-        clone = session.get(Clone, clone_id)
-        if clone is None:
-            raise NotFound("That clone no longer exists; pick another one.")
-        documents = list(session.exec(select(Document).where(Document.clone_id == clone_id)).all())
+        clone = owned(session, Clone, clone_id, "That clone no longer exists; pick another one.")
+        documents = list(session.exec(select(Document).where(Document.clone_id == clone_id,
+                                                             Document.owner_id == clone.owner_id)).all())
     return clone, documents
 
 
@@ -95,9 +95,7 @@ def _new_rows(clone_id: str, rows: pa.Table, vectors: np.ndarray) -> pa.Table:
 def _record(runtime, clone_id: str, provider: str) -> Clone:
     """The clone now uses `provider`; touching its documents tells every process's vector cache."""
     with runtime.session() as session:
-        clone = session.get(Clone, clone_id)
-        if clone is None:
-            raise NotFound("That clone was deleted while its knowledge was being re-indexed.")
+        clone = owned(session, Clone, clone_id, "That clone was deleted while its knowledge was being re-indexed.")
         clone.embedding_provider = provider
         clone.updated_at = utcnow()
         session.add(clone)

@@ -20,13 +20,14 @@ from time import perf_counter
 import numpy as np
 from sqlalchemy import func, select
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.knowledge.bm25 import BM25, tokens
 from core.knowledge.profile import context_header
 from core.knowledge.rerank import CANDIDATES, W_SENTENCE, Candidate, rerank
 from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.store import DIM, META, vectors_of
 from core.models import Clone, Document
+from core.owners import resolve
 from core.providers.base import Source
 from core.providers.remote import embedder_for
 
@@ -62,17 +63,19 @@ def _ms(started: float) -> float:
     return round((perf_counter() - started) * 1000, 3)
 
 
-def _fingerprint(runtime, clone_id: str) -> tuple:
+def _fingerprint(runtime, clone_id: str, owner_id: str | None = None) -> tuple:
     """Changes whenever the set of the clone's ready documents changes (SQL Core: ~0.03 ms)."""
     statement = select(func.count(Document.id), func.max(Document.updated_at), func.sum(Document.chunk_count)).where(
-        Document.clone_id == clone_id, Document.status == "ready"
+        Document.clone_id == clone_id, Document.owner_id == resolve(runtime, owner_id), Document.status == "ready"
     )
     with runtime.engine.connect() as connection:
         return tuple(connection.execute(statement).one())
 
 
-def ready_files(runtime, clone_id: str) -> dict[str, str]:
-    statement = select(Document.id, Document.filename).where(Document.clone_id == clone_id, Document.status == "ready")
+def ready_files(runtime, clone_id: str, owner_id: str | None = None) -> dict[str, str]:
+    """The owner's ready documents of the clone (id -> file name): only their chunks are ever returned."""
+    statement = select(Document.id, Document.filename).where(
+        Document.clone_id == clone_id, Document.owner_id == resolve(runtime, owner_id), Document.status == "ready")
     with runtime.engine.connect() as connection:
         return {row.id: row.filename for row in connection.execute(statement)}
 
@@ -256,8 +259,13 @@ def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
 
 
 def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None, *,
-             use_rerank: bool = True) -> Retrieval:
-    """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given)."""
+             use_rerank: bool = True, owner_id: str | None = None) -> Retrieval:
+    """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given),
+    for the owner (the runtime's unless given): another owner's clone is not found."""
+    owner_id = resolve(runtime, owner_id)
+    if clone.owner_id != owner_id:
+        raise NotFound("That clone no longer exists; pick another one from the gallery.")
+    runtime = runtime.scoped(owner_id)
     started = perf_counter()
     k = max(1, int(k or clone.top_k or 5))
     hybrid = clone.hybrid if hybrid is None else hybrid

@@ -12,7 +12,7 @@ from typing import Callable
 from sqlmodel import Session
 
 from core.ab import get_run, mark_winner, run_results
-from core.config import LOCAL_OWNER
+from core.owners import resolve
 from core.errors import InvalidInput, NotFound
 from core.models import ABResult, ABRun
 
@@ -39,8 +39,9 @@ def blind_pair(result: ABResult) -> BlindPair:
                      shown)
 
 
-def cast_vote(session: Session, result_id: str, choice: str | None, owner_id: str = LOCAL_OWNER) -> ABResult:
+def cast_vote(session: Session, result_id: str, choice: str | None, owner_id: str | None = None) -> ABResult:
     """A person's blind vote: "left", "right", "tie" or None (clear), stored as a / b / tie."""
+    owner_id = resolve(session, owner_id)
     if choice is not None and choice not in CHOICES:
         raise InvalidInput("Vote for the left answer, the right one, or a tie.")
     result = session.get(ABResult, result_id)
@@ -52,8 +53,9 @@ def cast_vote(session: Session, result_id: str, choice: str | None, owner_id: st
 
 
 def judge_ab_run(runtime, run_id: str, spec: str, on_progress: Callable[[int, int], None] | None = None,
-                 owner_id: str = LOCAL_OWNER) -> ABRun:
+                 owner_id: str | None = None) -> ABRun:
     """The judge votes on every answer pair of the run (both orders); an unusable reply leaves that pair uncounted."""
+    owner_id = resolve(runtime, owner_id)
     from core.quality.judge import Judge
 
     judge = Judge(runtime, spec)

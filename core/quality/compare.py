@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.config import LOCAL_OWNER
+from core.owners import resolve
 from core.quality.runs import get_run, run_results
 
 ORDER = ("worse", "better", "same", "added", "removed")
@@ -78,7 +78,8 @@ def _change(before, after) -> tuple[str, list[str]]:
     return "same", flipped
 
 
-def compare_runs(runtime, before_id: str, after_id: str, owner_id: str = LOCAL_OWNER) -> RunComparison:
+def compare_runs(runtime, before_id: str, after_id: str, owner_id: str | None = None) -> RunComparison:
+    owner_id = resolve(runtime, owner_id)
     with runtime.session() as session:
         before, after = get_run(session, before_id, owner_id), get_run(session, after_id, owner_id)
         results_before, results_after = run_results(session, before.id, owner_id), run_results(session, after.id, owner_id)

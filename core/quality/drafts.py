@@ -11,7 +11,7 @@ import math
 import re
 from collections import Counter
 
-from core.config import LOCAL_OWNER
+from core.owners import resolve
 from core.quality.suites import add_cases, get_suite, suite_cases
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -116,8 +116,9 @@ def draft_cases(runtime, clone_id: str, limit: int = 8, out_of_scope: int = 2) -
     return drafts
 
 
-def add_drafts(runtime, clone_id: str, suite_id: str, limit: int = 8, owner_id: str = LOCAL_OWNER) -> list:
+def add_drafts(runtime, clone_id: str, suite_id: str, limit: int = 8, owner_id: str | None = None) -> list:
     """Store new drafts in the suite (questions it already has are skipped); returns the drafts added."""
+    owner_id = resolve(runtime, owner_id)
     proposed = draft_cases(runtime, clone_id, limit)
     with runtime.session() as session:
         suite = get_suite(session, suite_id, owner_id)

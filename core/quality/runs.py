@@ -16,7 +16,7 @@ from typing import Callable
 
 from sqlmodel import Session, select
 
-from core.config import LOCAL_OWNER
+from core.owners import resolve
 from core.errors import InvalidInput, NotFound, StudioError
 from core.models import EvalResult, EvalRun, utcnow
 from core.quality import evaluators
@@ -42,8 +42,9 @@ def _resolve_judge(runtime, setting: str, override: str | None, provider: str) -
 
 def prepare_run(runtime, clone_id: str, suite_id: str, choice: dict | None = None, provider: str | None = None,
                 model: str | None = None, judge: str | None = None, label: str = "",
-                owner_id: str = LOCAL_OWNER) -> EvalRun:
+                owner_id: str | None = None) -> EvalRun:
     """Check everything and store the run as "running" (nothing is answered yet)."""
+    owner_id = resolve(runtime, owner_id)
     from core.ab import make_variant
     from core.chat import resolve_model
     from core.clones import get_clone
@@ -69,8 +70,9 @@ def prepare_run(runtime, clone_id: str, suite_id: str, choice: dict | None = Non
 
 
 def execute(runtime, run_id: str, on_progress: Progress | None = None, cancel: threading.Event | None = None,
-            owner_id: str = LOCAL_OWNER) -> EvalRun:
+            owner_id: str | None = None) -> EvalRun:
     """Answer and score every case of a prepared run; see the module docstring."""
+    owner_id = resolve(runtime, owner_id)
     from core.ab import variant_from_record
     from core.clones import get_clone
     from core.quality.judge import Judge
@@ -113,7 +115,8 @@ def execute(runtime, run_id: str, on_progress: Progress | None = None, cancel: t
 def run_suite(runtime, clone_id: str, suite_id: str, choice: dict | None = None, provider: str | None = None,
               model: str | None = None, judge: str | None = None, label: str = "",
               on_progress: Progress | None = None, cancel: threading.Event | None = None,
-              owner_id: str = LOCAL_OWNER) -> EvalRun:
+              owner_id: str | None = None) -> EvalRun:
+    owner_id = resolve(runtime, owner_id)
     run = prepare_run(runtime, clone_id, suite_id, choice, provider, model, judge, label, owner_id)
     return execute(runtime, run.id, on_progress, cancel, owner_id)
 
@@ -203,8 +206,9 @@ class RunHandle:
         self.done, self.total, self.last = done, total, result.question
 
 
-def start_run(runtime, clone_id: str, suite_id: str, owner_id: str = LOCAL_OWNER, **options) -> RunHandle:
+def start_run(runtime, clone_id: str, suite_id: str, owner_id: str | None = None, **options) -> RunHandle:
     """Prepare the run now (errors raise here) and answer its cases in a background thread."""
+    owner_id = resolve(runtime, owner_id)
     run = prepare_run(runtime, clone_id, suite_id, owner_id=owner_id, **options)
     handle = RunHandle(run.id, run.case_count)
 
@@ -238,7 +242,8 @@ def _mark_stale(session: Session, runs: list[EvalRun]) -> None:
         session.commit()
 
 
-def list_runs(session: Session, clone_id: str, suite_id: str | None = None, owner_id: str = LOCAL_OWNER) -> list[EvalRun]:
+def list_runs(session: Session, clone_id: str, suite_id: str | None = None, owner_id: str | None = None) -> list[EvalRun]:
+    owner_id = resolve(session, owner_id)
     query = select(EvalRun).where(EvalRun.clone_id == clone_id, EvalRun.owner_id == owner_id)
     if suite_id:
         query = query.where(EvalRun.suite_id == suite_id)
@@ -247,7 +252,8 @@ def list_runs(session: Session, clone_id: str, suite_id: str | None = None, owne
     return runs
 
 
-def get_run(session: Session, run_id: str, owner_id: str = LOCAL_OWNER) -> EvalRun:
+def get_run(session: Session, run_id: str, owner_id: str | None = None) -> EvalRun:
+    owner_id = resolve(session, owner_id)
     run = session.get(EvalRun, run_id)
     if run is None or run.owner_id != owner_id:
         raise NotFound("That run no longer exists; pick another one.")
@@ -255,12 +261,14 @@ def get_run(session: Session, run_id: str, owner_id: str = LOCAL_OWNER) -> EvalR
     return run
 
 
-def run_results(session: Session, run_id: str, owner_id: str = LOCAL_OWNER) -> list[EvalResult]:
+def run_results(session: Session, run_id: str, owner_id: str | None = None) -> list[EvalResult]:
+    owner_id = resolve(session, owner_id)
     query = select(EvalResult).where(EvalResult.run_id == run_id, EvalResult.owner_id == owner_id)
     return list(session.exec(query.order_by(EvalResult.position)).all())
 
 
-def delete_run(session: Session, run_id: str, owner_id: str = LOCAL_OWNER) -> None:
+def delete_run(session: Session, run_id: str, owner_id: str | None = None) -> None:
+    owner_id = resolve(session, owner_id)
     session.delete(get_run(session, run_id, owner_id))
     session.commit()
 
@@ -272,8 +280,9 @@ def describe(run: EvalRun) -> str:
     return f"{when} · {run.label} · {run.provider}:{run.model} · {rate} · {run.status}"
 
 
-def run_json(session: Session, run: EvalRun, owner_id: str = LOCAL_OWNER) -> dict:
+def run_json(session: Session, run: EvalRun, owner_id: str | None = None) -> dict:
     """The CLI's --json shape."""
+    owner_id = resolve(session, owner_id)
     return {
         "run_id": run.id, "status": run.status, "label": run.label, "provider": run.provider, "model": run.model,
         "judge": run.judge or None,

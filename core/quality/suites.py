@@ -14,7 +14,7 @@ import re
 
 from sqlmodel import Session, select
 
-from core.config import LOCAL_OWNER
+from core.owners import resolve
 from core.errors import InvalidInput, NotFound
 from core.models import Clone, TestCase, TestSuite, utcnow
 
@@ -34,20 +34,23 @@ def suite_settings(suite: TestSuite) -> dict:
     return {**DEFAULT_SETTINGS, **(suite.settings or {})}
 
 
-def list_suites(session: Session, clone_id: str, owner_id: str = LOCAL_OWNER) -> list[TestSuite]:
+def list_suites(session: Session, clone_id: str, owner_id: str | None = None) -> list[TestSuite]:
+    owner_id = resolve(session, owner_id)
     query = select(TestSuite).where(TestSuite.clone_id == clone_id, TestSuite.owner_id == owner_id)
     return list(session.exec(query.order_by(TestSuite.created_at, TestSuite.name)).all())
 
 
-def get_suite(session: Session, suite_id: str, owner_id: str = LOCAL_OWNER) -> TestSuite:
+def get_suite(session: Session, suite_id: str, owner_id: str | None = None) -> TestSuite:
+    owner_id = resolve(session, owner_id)
     suite = session.get(TestSuite, suite_id)
     if suite is None or suite.owner_id != owner_id:
         raise NotFound("That test suite no longer exists; pick another one.")
     return suite
 
 
-def find_suite(session: Session, clone_id: str, ref: str, owner_id: str = LOCAL_OWNER) -> TestSuite:
+def find_suite(session: Session, clone_id: str, ref: str, owner_id: str | None = None) -> TestSuite:
     """A suite of the clone by id or name (case-insensitive)."""
+    owner_id = resolve(session, owner_id)
     ref = " ".join(str(ref or "").split())
     suites = list_suites(session, clone_id, owner_id)
     for suite in suites:
@@ -70,7 +73,8 @@ def _clean_name(session: Session, clone_id: str, name: str, owner_id: str, excep
 
 
 def create_suite(session: Session, clone_id: str, name: str, cases=(), settings: dict | None = None,
-                 owner_id: str = LOCAL_OWNER) -> TestSuite:
+                 owner_id: str | None = None) -> TestSuite:
+    owner_id = resolve(session, owner_id)
     clone = session.get(Clone, clone_id)
     if clone is None or clone.owner_id != owner_id:
         raise NotFound("That clone no longer exists; pick another one.")
@@ -85,13 +89,15 @@ def create_suite(session: Session, clone_id: str, name: str, cases=(), settings:
     return suite
 
 
-def rename_suite(session: Session, suite_id: str, name: str, owner_id: str = LOCAL_OWNER) -> TestSuite:
+def rename_suite(session: Session, suite_id: str, name: str, owner_id: str | None = None) -> TestSuite:
+    owner_id = resolve(session, owner_id)
     suite = get_suite(session, suite_id, owner_id)
     suite.name = _clean_name(session, suite.clone_id, name, owner_id, except_id=suite.id)
     return _touch(session, suite)
 
 
-def update_settings(session: Session, suite_id: str, settings: dict, owner_id: str = LOCAL_OWNER) -> TestSuite:
+def update_settings(session: Session, suite_id: str, settings: dict, owner_id: str | None = None) -> TestSuite:
+    owner_id = resolve(session, owner_id)
     suite = get_suite(session, suite_id, owner_id)
     suite.settings = clean_settings({**(suite.settings or {}), **settings})
     return _touch(session, suite)
@@ -123,7 +129,8 @@ def clean_settings(settings: dict) -> dict:
     return out
 
 
-def delete_suite(session: Session, suite_id: str, owner_id: str = LOCAL_OWNER) -> None:
+def delete_suite(session: Session, suite_id: str, owner_id: str | None = None) -> None:
+    owner_id = resolve(session, owner_id)
     session.delete(get_suite(session, suite_id, owner_id))
     session.commit()
 
@@ -140,18 +147,20 @@ def _touch(session: Session, suite: TestSuite) -> TestSuite:
 
 
 def suite_cases(session: Session, suite_id: str, status: str | None = "active",
-                owner_id: str = LOCAL_OWNER) -> list[TestCase]:
+                owner_id: str | None = None) -> list[TestCase]:
+    owner_id = resolve(session, owner_id)
     query = select(TestCase).where(TestCase.suite_id == suite_id, TestCase.owner_id == owner_id)
     if status:
         query = query.where(TestCase.status == status)
     return list(session.exec(query.order_by(TestCase.position, TestCase.created_at)).all())
 
 
-def replace_cases(session: Session, suite_id: str, rows, owner_id: str = LOCAL_OWNER) -> list[TestCase]:
+def replace_cases(session: Session, suite_id: str, rows, owner_id: str | None = None) -> list[TestCase]:
     """Save the table editor: the suite's active cases become exactly `rows` (drafts stay).
 
     A row that carries the `id` of an existing case updates it in place; the others are new.
     """
+    owner_id = resolve(session, owner_id)
     suite = get_suite(session, suite_id, owner_id)
     cleaned = clean_cases(rows, allow_empty=True)
     existing = {case.id: case for case in suite_cases(session, suite.id, "active", owner_id)}
@@ -173,8 +182,9 @@ def replace_cases(session: Session, suite_id: str, rows, owner_id: str = LOCAL_O
 
 
 def add_cases(session: Session, suite_id: str, rows, status: str = "active",
-              owner_id: str = LOCAL_OWNER) -> list[TestCase]:
+              owner_id: str | None = None) -> list[TestCase]:
     """Append cases (an import, or drafts) after the suite's current ones."""
+    owner_id = resolve(session, owner_id)
     suite = get_suite(session, suite_id, owner_id)
     cleaned = clean_cases(rows)
     current = suite_cases(session, suite.id, None, owner_id)
@@ -197,15 +207,17 @@ def _add(session: Session, suite: TestSuite, rows: list[dict], status: str, star
     return added
 
 
-def get_case(session: Session, case_id: str, owner_id: str = LOCAL_OWNER) -> TestCase:
+def get_case(session: Session, case_id: str, owner_id: str | None = None) -> TestCase:
+    owner_id = resolve(session, owner_id)
     case = session.get(TestCase, case_id)
     if case is None or case.owner_id != owner_id:
         raise NotFound("That test case no longer exists.")
     return case
 
 
-def accept_draft(session: Session, case_id: str, edits: dict | None = None, owner_id: str = LOCAL_OWNER) -> TestCase:
+def accept_draft(session: Session, case_id: str, edits: dict | None = None, owner_id: str | None = None) -> TestCase:
     """A person accepts a drafted case (optionally edited): it counts from now on."""
+    owner_id = resolve(session, owner_id)
     case = get_case(session, case_id, owner_id)
     if edits:
         (row,) = clean_cases([{**case_record(case), **edits}])
@@ -218,7 +230,8 @@ def accept_draft(session: Session, case_id: str, edits: dict | None = None, owne
     return case
 
 
-def delete_case(session: Session, case_id: str, owner_id: str = LOCAL_OWNER) -> None:
+def delete_case(session: Session, case_id: str, owner_id: str | None = None) -> None:
+    owner_id = resolve(session, owner_id)
     session.delete(get_case(session, case_id, owner_id))
     session.commit()
 
@@ -435,8 +448,9 @@ def _parse_csv(text: str) -> list[dict]:
 # ---------------------------------------------------------------- copies (duplicate, bundles)
 
 
-def suite_records(session: Session, clone_id: str, owner_id: str = LOCAL_OWNER) -> list[dict]:
+def suite_records(session: Session, clone_id: str, owner_id: str | None = None) -> list[dict]:
     """Every suite of a clone in the file form, drafts apart: what a duplicate or a bundle carries."""
+    owner_id = resolve(session, owner_id)
     return [{"name": suite.name, "settings": dict(suite.settings or {}),
              "cases": [case_record(c) for c in suite_cases(session, suite.id, "active", owner_id)],
              "drafts": [case_record(c) for c in suite_cases(session, suite.id, "draft", owner_id)]}
