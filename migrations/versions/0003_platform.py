@@ -1,7 +1,7 @@
 """platform: users (OIDC identity), API tokens (hashed), the clone's ElevenLabs agent id
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02 00:46:01.322013
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
