@@ -16,7 +16,7 @@ from core.question_sets import (
 )
 from core.template_library import save_as_template
 from studio import state
-from studio.components import clone_header, sources_table
+from studio.components import answer_meta, clone_header, sources_table
 from studio.runtime import get_runtime
 from studio.text import escape_md, fmt_ago, fmt_ms, model_markdown, plural
 
@@ -257,12 +257,12 @@ def variant_pickers(layer: str, rows: list, prefix: str) -> tuple:
 
 
 def meta_caption(meta: dict) -> None:
-    parts = [f"first token {fmt_ms(meta.get('first_token_ms'))}", f"total {fmt_ms(meta.get('total_ms'))}",
-             f"{meta.get('input_tokens', 0)} → {meta.get('output_tokens', 0)} tokens"]
-    if meta.get("cost_usd"):
-        parts.append(f"${meta['cost_usd']:.4f}")
-    parts.append(f"{meta.get('provider', '')} · {meta.get('model', '')}")
-    st.caption(escape_md(" · ".join(parts)))
+    tokens = (meta.get("input_tokens") or 0, meta.get("output_tokens") or 0)
+    answer_meta(meta.get("provider"), meta.get("model"), meta.get("total_ms"), meta.get("cost_usd"), {
+        "Found passages in": fmt_ms(meta.get("retrieval_ms")),
+        "First words after": fmt_ms(meta.get("first_token_ms")),
+        "Tokens": f"{tokens[0]:,} in → {tokens[1]:,} out" if any(tokens) else "",
+    })
     if meta.get("error"):
         st.error(escape_md(meta["error"]), icon=":material/error:")
 
@@ -402,8 +402,8 @@ def run_view() -> None:
         column.metric(label, value)
     totals = run_totals(results)
     st.caption(" · ".join(
-        f"{side.upper()}: {t['input_tokens']} → {t['output_tokens']} tokens, ${t['cost_usd']:.4f}, "
-        f"mean {fmt_ms(t['mean_total_ms'])}" for side, t in totals.items()
+        f"{side.upper()}: mean {fmt_ms(t['mean_total_ms'])}" + (f", ${t['cost_usd']:.4f}" if t["cost_usd"] else "")
+        for side, t in totals.items()
     ))
     for result in results:
         result_card(run, result)

@@ -184,22 +184,43 @@ def sources_table(sources: list[dict], show_cited: bool = False) -> None:
 
 
 def timings_caption(message: Message) -> None:
-    """Discreet facts about an answer: timings, provider and model, tokens, prompt versions."""
+    """A human line under an answer ("offline · 38 ms"); the technical facts behind "details"."""
     timings = message.timings or {}
-    parts = [
-        f"retrieval {fmt_ms(timings.get('retrieval'))}",
-        f"first token {fmt_ms(timings.get('first_token'))}",
-        f"total {fmt_ms(timings.get('total'))}",
-    ]
-    if message.provider:
-        parts.append(f"{message.provider} · {message.model or ''}".rstrip(" ·"))
-    if message.input_tokens or message.output_tokens:
-        parts.append(f"{message.input_tokens} → {message.output_tokens} tokens")
-    if message.cost_usd:
-        parts.append(f"${message.cost_usd:.4f}")
-    if label := prompt_versions_label(message.prompt_versions):
-        parts.append(label)
-    st.caption(escape_md(" · ".join(parts)))
+    facts = {
+        "Found passages in": fmt_ms(timings.get("retrieval")),
+        "First words after": fmt_ms(timings.get("first_token")),
+        "Tokens": f"{message.input_tokens:,} in → {message.output_tokens:,} out"
+        if message.input_tokens or message.output_tokens else "",
+        "Prompt versions": prompt_versions_label(message.prompt_versions),
+    }
+    answer_meta(message.provider, message.model, timings.get("total"), message.cost_usd, facts)
+
+
+def answer_meta(provider: str | None, model: str | None, total_ms: float | None, cost: float | None,
+                facts: dict[str, str]) -> None:
+    """One discreet line: who answered and how long it took; cost only when there was one. The rest
+    (model, timings, tokens, prompt versions) sits behind a small "details" toggle."""
+    offline = is_offline(provider or "offline")
+    who = "offline" if offline else (model or catalog_label(provider))
+    line = [who, fmt_ms(total_ms)] + ([f"${cost:.4f}"] if cost else [])
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.caption(escape_md(" · ".join(part for part in line if part and part != "–")), width="content")
+        with st.popover("details", type="tertiary"):
+            rows = {"Model": f"{catalog_label(provider)} · {model}" if model else catalog_label(provider), **facts}
+            if cost:
+                rows["Cost"] = f"${cost:.4f}"
+            for name, value in rows.items():
+                if value and value != "–":
+                    st.caption(f"**{escape_md(name)}**: {escape_md(value)}")
+
+
+def catalog_label(provider: str | None) -> str:
+    from core.providers import catalog
+
+    try:
+        return catalog.provider_label(provider or "offline")
+    except Exception:  # an unknown or removed provider keeps its plain name
+        return provider or "offline"
 
 
 def document_row(document: Document):

@@ -82,7 +82,9 @@ def test_create_upload_ask_and_see_the_page_cited(studio, browser, tmp_path):
         wait_idle(page)
         page.get_by_text(re.compile(r"^Inspector")).click()
         page.get_by_test_id("stDataFrame").first.wait_for()
-        page.get_by_text(re.compile(r"prompts s1 · r1 · u1")).wait_for()
+        page.get_by_text(re.compile(r"^offline · \d")).first.wait_for()  # the human line
+        page.get_by_role("button", name="details").first.click()
+        page.get_by_text(re.compile(r"system v1 · RAG v1 · user v1")).wait_for()
         screenshot(page, "chat")
 
         # A reload lands on the same clone and thread.

@@ -1,6 +1,8 @@
 """The Chat page through AppTest: a cited, streamed answer; threads; the URL carries clone and thread."""
 from __future__ import annotations
 
+import re
+
 from core.clones import create_clone, update_clone
 from core.conversations import list_threads, thread_messages
 from core.knowledge.ingest import ingest_now
@@ -39,7 +41,9 @@ def test_an_answer_shows_citations_inspector_and_details(app, studio_runtime):
     page = texts(at)
     assert "first Monday" in page  # the answer, rendered
     assert "lighthouse.md" in page  # a citation card
-    assert "prompts s1 · r1 · u1" in page and "offline · extractive" in page
+    assert "system v1 · RAG v1 · user v1" in page  # behind "details"
+    assert re.search(r"^offline · \d+ ms$", page, re.MULTILINE)  # the human line
+    assert "$0.0000" not in page and "prompts s1" not in page
     assert any(e.label.startswith("Inspector") for e in at.expander)
     (inspector,) = at.dataframe
     assert inspector.value["Cited"].any()
