@@ -2,11 +2,12 @@
 import streamlit as st
 
 from core.chat import ask
+from core.clones import update_clone
 from core.conversations import delete_thread, list_threads, rename_thread, thread_messages
 from core.errors import StudioError
 from studio import state
 from studio.components import clone_header, confirm_delete, is_offline, message_bubble
-from studio.provider_picker import offline_fallback
+from studio.provider_picker import clone_model_picker, offline_fallback
 from studio.runtime import get_runtime
 from studio.text import escape_md
 from studio.turn import StreamedTurn
@@ -105,10 +106,26 @@ def answer(question: str, provider: str | None = None) -> None:
     st.rerun()
 
 
+def model_menu() -> None:
+    """The clone's model and voice, changed right here (it changes the clone everywhere)."""
+    changed = clone_model_picker(runtime, clone, key=f"chat.model.{clone.id}")
+    if not changed:
+        return
+    try:
+        updated = update_clone(runtime, clone.id, **changed)
+    except StudioError as error:
+        state.flash(str(error), "error")
+    else:
+        state.flash(f"{updated.name} now answers with {updated.llm_model}" +
+                    (" and speaks with its new voice." if "tts_voice" in changed else "."))
+    st.rerun()
+
+
 thread_list()
 head, menu = st.columns([5, 1], vertical_alignment="center")
 with head:
-    clone_header(clone, thread.title if thread else "New chat", offline=is_offline(clone.llm_provider))
+    clone_header(clone, thread.title if thread else "New chat", offline=is_offline(clone.llm_provider),
+                 controls=model_menu)
 with menu, st.container(horizontal=True, horizontal_alignment="right"):
     thread_menu()
 state.show_flashes()

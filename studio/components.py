@@ -42,13 +42,16 @@ def status_badge(status: str) -> None:
     st.badge(label, color=color, icon=icon)
 
 
-def clone_header(clone, subtitle: str, offline: bool = False) -> None:
-    """Page title for a page about one clone: avatar, name, a line of context (plain text)."""
+def clone_header(clone, subtitle: str, offline: bool = False, controls=None) -> None:
+    """Page title for a page about one clone: avatar, name, a line of context (plain text);
+    `controls()` draws extra widgets on that line (Chat: the model and voice picker)."""
     st.title(f"{escape_md(clone.avatar)} {escape_md(clone.name)}", anchor=False)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.caption(escape_md(subtitle), width="content")
         if offline:
             offline_badge()
+        if controls is not None:
+            controls()
 
 
 def card_stats(documents: int, chats: int, last_used) -> str:

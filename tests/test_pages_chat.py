@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import re
 
-from core.clones import create_clone, update_clone
+from core.clones import create_clone, get_clone, update_clone
 from core.conversations import list_threads, thread_messages
 from core.knowledge.ingest import ingest_now
 from studio.state import PAGE_CHAT
+from tests.fakes.fixtures import no_outside_keys  # noqa: F401
 from tests.studio_app import app, button, no_exception, studio_runtime, texts  # noqa: F401
 
 NOTES = (
@@ -141,3 +142,27 @@ def test_a_citation_card_shows_the_heading_apart_from_the_passage():
 
     assert passage("# Opening hours\n\nThe bakery opens at seven.") == "The bakery opens at seven."
     assert passage("## Only a heading") == "Only a heading"
+
+
+def test_the_model_and_voice_are_chosen_in_the_chat_header(app, studio_runtime, no_outside_keys):
+    clone, at = chat_page(app, studio_runtime)
+    prefix = f"chat.model.{clone.id}"
+    assert "Offline · extractive" in popovers(at)
+    assert button(at, "Use for this clone").disabled  # nothing changed yet
+    at.selectbox(key=f"{prefix}.llm.provider").select("openai_compatible").run()
+    at.selectbox(key=f"{prefix}.llm.model.openai_compatible").select("__custom__").run()
+    at.text_input(key=f"{prefix}.llm.custom.openai_compatible").input("llama3.1:8b").run()
+    voice = at.selectbox(key=f"{prefix}.voice")
+    assert voice.options[voice.index] == "Joe (Offline voice (Piper))"  # the clone's own voice
+    button(at, "Use for this clone").click().run()
+    no_exception(at)
+
+    with studio_runtime.session() as session:
+        saved = get_clone(session, clone.id)
+    assert (saved.llm_provider, saved.llm_model) == ("openai_compatible", "llama3.1:8b")
+    assert "now answers with llama3.1:8b" in texts(at)
+    assert "OpenAI-compatible server · llama3.1:8b" in popovers(at)
+
+
+def popovers(at) -> list[str]:
+    return [node.proto.popover.label for node in at.get("popover")]
