@@ -10,8 +10,27 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
+from tests.socket_guard import SocketGuard
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def socket_guard():
+    """For the whole session: any connection to a non-loopback address is refused and recorded."""
+    guard = SocketGuard()
+    guard.install()
+    yield guard
+    guard.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _no_connections_leave_the_machine(socket_guard):
+    """Fails the test that tried to connect off this machine, even if the code swallowed the error."""
+    socket_guard.take()
+    yield
+    if blocked := socket_guard.take():
+        pytest.fail(f"this test tried to connect to non-loopback addresses: {', '.join(sorted(set(blocked)))}")
 
 
 def _fresh_database(base_url: str) -> tuple[str, callable]:
