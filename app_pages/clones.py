@@ -3,10 +3,9 @@ export and delete clones; jump to their chat, knowledge or prompts."""
 import streamlit as st
 
 from core.bundles import bundle_filename, export_bundle
-from core.clones import clone_cards, create_clone, delete_clone, get_clone, update_clone
+from core.clones import clone_cards, delete_clone, get_clone, update_clone
 from core.errors import StudioError
 from core.lifecycle import clean_tags, clone_categories, duplicate_clone, filter_clones, set_favorite, unique_name
-from core.prompts import DEFAULT_SYSTEM, active_prompts, save_version
 from studio import state
 from studio.components import clone_card_body, clone_title, confirm_delete
 from studio.provider_picker import embedder_switch, generation_settings, retrieval_settings, speech_settings
@@ -22,12 +21,6 @@ runtime = get_runtime()
 state.clone_picker(runtime)
 
 
-def _system_prompt(clone_id: str) -> str:
-    with runtime.session() as session:
-        row = active_prompts(session, clone_id).get("system")
-    return row.content if row else ""
-
-
 def _fail(error: StudioError) -> None:
     st.error(escape_md(str(error)), icon=":material/error:")
 
@@ -41,40 +34,22 @@ def _done(message: str) -> None:
 # ---------------------------------------------------------------- dialogs
 
 
-def profile_inputs(key: str, name: str = "", description: str = "", avatar: str = "🤖", system: str = "") -> dict:
+def profile_inputs(key: str, name: str = "", description: str = "", avatar: str = "🤖") -> dict:
     name = st.text_input("Name", value=name, max_chars=80, placeholder="e.g. Ada, the product mentor", key=f"{key}.name")
     description = st.text_area(
         "Description", value=description, height=80, placeholder="What this clone is about, in a sentence or two.",
         key=f"{key}.description",
     )
     avatar = st.pills("Avatar", AVATARS + ([avatar] if avatar not in AVATARS else []), default=avatar, key=f"{key}.avatar")
-    system = st.text_area(
-        "System prompt", value=system, height=160, placeholder=DEFAULT_SYSTEM, key=f"{key}.system",
-        help="Who the clone is and how it speaks. Leave it empty for the default.",
-    )
-    return {"name": name, "description": description.strip(), "avatar": avatar or "🤖", "system": system.strip()}
+    return {"name": name, "description": description.strip(), "avatar": avatar or "🤖"}
 
 
-@st.dialog("New clone", width="large", on_dismiss=state.close_dialog)
-def new_clone_dialog() -> None:
-    with st.container(border=True, horizontal=True, vertical_alignment="center"):
-        with st.container():
-            st.markdown("**:material/auto_awesome: Start from a template** (recommended)")
-            st.caption("A mentor, a support agent, a CBT coach, a family-memory keeper… with prompts and settings ready to make your own.")
-        if st.button("Browse templates", icon=":material/arrow_forward:", key="new.templates"):
-            state.close_dialog()
-            st.switch_page(state.PAGE_NEW_CLONE)
-    st.markdown("**Or start from scratch**")
-    with st.form("new-clone-form", border=False):
-        profile = profile_inputs("new")
-        created = st.form_submit_button("Create clone", type="primary")
-    if created:
-        try:
-            clone = create_clone(runtime, profile["name"], profile["description"], profile["avatar"], profile["system"] or None)
-        except StudioError as error:
-            return _fail(error)
-        state.select_clone(clone.id)
-        _done(f"{clone.name} is ready. Give it some knowledge, then chat with it.")
+def prompts_link(clone) -> None:
+    """The system prompt (who the clone is, how it speaks) is edited, versioned and tried on the Prompts page."""
+    st.caption("Who the clone is and how it speaks lives in its system prompt, edited and versioned on the Prompts page.")
+    if st.button("Edit the system prompt", icon=":material/tune:", key=f"prompts-link-{clone.id}"):
+        state.close_dialog()
+        state.go(state.PAGE_PROMPTS, clone.id)
 
 
 def classification_inputs(clone, key: str) -> dict:
@@ -105,14 +80,14 @@ def edit_clone_dialog(clone_id: str) -> None:
         state.close_dialog()
         st.rerun()
     key = f"edit.{clone.id}"
-    current_prompt = _system_prompt(clone.id)
     profile_tab, model_tab, knowledge_tab, voice_tab = st.tabs(
         [":material/person: Profile", ":material/neurology: Model", ":material/library_books: Knowledge",
          ":material/record_voice_over: Voice"]
     )
     with profile_tab:
-        profile = profile_inputs(key, clone.name, clone.description, clone.avatar, current_prompt)
+        profile = profile_inputs(key, clone.name, clone.description, clone.avatar)
         fields = classification_inputs(clone, key)
+        prompts_link(clone)
     with model_tab:
         fields |= generation_settings(runtime, clone, key=f"{key}.generation")
     with knowledge_tab:
@@ -123,7 +98,7 @@ def edit_clone_dialog(clone_id: str) -> None:
     with knowledge_tab:
         embeddings(clone, key)
     if st.button("Save changes", type="primary", key=f"{key}.save"):
-        save_edits(clone.id, profile, fields, current_prompt.strip())
+        save_edits(clone.id, profile, fields)
 
 
 def voice_link(clone) -> None:
@@ -143,13 +118,10 @@ def embeddings(clone, key: str) -> None:
         st.success(f"{updated.name} now searches with its new index.", icon=":material/check_circle:")
 
 
-def save_edits(clone_id: str, profile: dict, fields: dict, current_prompt: str) -> None:
+def save_edits(clone_id: str, profile: dict, fields: dict) -> None:
     try:
         clone = update_clone(runtime, clone_id, name=profile["name"], description=profile["description"],
                              avatar=profile["avatar"], **fields)
-        if profile["system"] and profile["system"] != current_prompt:
-            with runtime.session() as session:
-                save_version(session, clone_id, "system", profile["system"], "Edited on the Clones page", activate=True)
     except StudioError as error:
         return _fail(error)
     _done(f"Saved {clone.name}.")
@@ -293,7 +265,7 @@ def empty_state() -> None:
         st.markdown("### :material/groups: No clones yet", text_alignment="center")
         st.caption("A clone is a persona with its own prompts and documents. Create one to get started.", text_alignment="center")
         if st.button("Create your first clone", type="primary", icon=":material/add:"):
-            state.open_dialog("new-clone")
+            st.switch_page(state.PAGE_NEW_CLONE)
 
 
 def no_match() -> None:
@@ -307,7 +279,7 @@ head, action = st.columns([4, 1], vertical_alignment="bottom")
 head.title("Clones", anchor=False)
 head.caption("Build AI clones, give them documents to know, and talk to them.")
 if action.button("New clone", type="primary", icon=":material/add:", width="stretch"):
-    state.open_dialog("new-clone")
+    st.switch_page(state.PAGE_NEW_CLONE)
 state.show_flashes()
 
 with runtime.session() as session:
@@ -328,8 +300,6 @@ if cards:
 else:
     empty_state()
 
-if state.dialog("new-clone") is not None:
-    new_clone_dialog()
 if (payload := state.dialog("edit-clone")) is not None:
     edit_clone_dialog(**payload)
 if (payload := state.dialog("duplicate-clone")) is not None:
