@@ -1,13 +1,12 @@
 """Knowledge: the documents a clone answers from. Upload or paste, watch them get ready, search them."""
-from dataclasses import asdict
-
 import streamlit as st
 
 from core.errors import StudioError
 from core.knowledge.ingest import delete_document, list_documents
 from core.knowledge.search import retrieve
 from studio import state
-from studio.components import clone_header, confirm_delete, document_row, knowledge_summary, sources_table
+from studio.components import clone_header, confirm_delete, document_row, knowledge_summary, passage_row
+from studio.relevance import relevant_passages
 from studio.runtime import get_runtime
 from studio.text import escape_md, fmt_ms, plural
 from studio.uploads import add_pasted, add_uploads
@@ -40,6 +39,11 @@ def add_panel() -> None:
         st.error(("" if named else f"**{escape_md(outcome.filename)}**: ") + escape_md(outcome.message), icon=":material/block:")
 
 
+def forget_refusals() -> None:
+    """The last upload's refusals are for that upload: the next action clears them."""
+    st.session_state.pop(refused_key, None)
+
+
 def upload_files(files) -> None:
     if not files:
         st.warning("Choose one or more files first, then add them.", icon=":material/upload_file:")
@@ -63,7 +67,8 @@ def documents_panel() -> None:
         for document in docs:
             with listing.container(border=True):
                 actions = document_row(document)
-                if actions.button("Delete", key=f"delete-{document.id}", icon=":material/delete:", type="tertiary"):
+                if actions.button("Delete", key=f"delete-{document.id}", icon=":material/delete:", type="tertiary",
+                                  on_click=forget_refusals):
                     state.open_dialog("delete-document", document_id=document.id, filename=document.filename)
                     st.rerun()
         if busy and not any(d.status == "processing" for d in docs):
@@ -82,7 +87,8 @@ def delete_dialog(document_id: str, filename: str) -> None:
 def search_panel() -> None:
     st.subheader("Try a search", anchor=False)
     st.caption(f"See which passages {escape_md(clone.name)} would use to answer, and how relevant each one is.")
-    query = st.text_input("Question", placeholder="Ask something your documents answer", label_visibility="collapsed")
+    query = st.text_input("Question", placeholder="Ask something your documents answer", label_visibility="collapsed",
+                          on_change=forget_refusals)
     if not query.strip():
         return
     try:
@@ -90,10 +96,15 @@ def search_panel() -> None:
     except StudioError as error:
         st.error(escape_md(str(error)), icon=":material/error:")
         return
-    if not result.sources:
-        st.info("Nothing in this clone's documents matches that question.", icon=":material/search_off:")
-        return
-    sources_table([asdict(source) for source in result.sources])
+    found = relevant_passages(result.sources, clone.min_score)
+    if not found.shown:
+        st.info("Nothing relevant in this clone's documents for that question. Try other words, or add a "
+                "document that covers it.", icon=":material/search_off:")
+    for source in found.shown:
+        passage_row(source)
+    if found.weak:
+        st.caption(f"{len(found.weak)} weaker {'match' if len(found.weak) == 1 else 'matches'} "
+                   f"(relevance under {found.bar:.2f}) not shown.")
     st.caption(" · ".join(f"{name} {fmt_ms(ms)}" for name, ms in result.timings_ms.items()))
 
 

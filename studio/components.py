@@ -151,6 +151,18 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def passage_row(source) -> None:
+    """One search result: its score, document, page and first words; it expands to the whole passage."""
+    where = source.document + (f" · page {source.page}" if source.page else "")
+    label = f"{source.score:.2f} · {where} — {_shorten(source.text, 90)}"
+    with st.expander(escape_md(label), icon=":material/description:"):
+        if source.heading:
+            st.caption(escape_md(source.heading))
+        body = _HEADING_LINE.sub("", source.text or "")
+        paragraphs = [" ".join(part.split()) for part in re.split(r"\n\s*\n", body) if part.strip()]
+        st.markdown("\n\n".join(escape_md(part) for part in paragraphs) or escape_md(passage(source.text)))
+
+
 def retrieval_inspector(citations: list[dict], expanded: bool = False) -> None:
     """Every retrieved chunk with its score and whether the answer cited it."""
     cited = sum(1 for c in citations if c.get("cited"))
