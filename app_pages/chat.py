@@ -5,6 +5,7 @@ from core.chat import ask
 from core.clones import update_clone
 from core.conversations import delete_thread, list_threads, rename_thread, thread_messages
 from core.errors import StudioError
+from core.onboarding import suggested_questions
 from studio import state
 from studio.components import clone_header, confirm_delete, is_offline, message_bubble
 from studio.provider_picker import clone_model_picker, offline_fallback
@@ -72,12 +73,13 @@ def _delete_thread(thread_id: str) -> None:
         delete_thread(session, thread_id)
 
 
-def conversation() -> None:
+def conversation() -> str | None:
+    """The thread's messages; an empty chat greets and offers questions to try (the one clicked, if any)."""
     if thread is None:
         with st.chat_message("assistant", avatar=clone.avatar):
             st.markdown(f"Hi, I'm {escape_md(clone.name)}. Ask me anything about what I know.")
             st.caption("Every answer says which document, and which page, it came from.")
-        return
+            return suggestions()
     with runtime.session() as session:
         messages = thread_messages(session, thread.id)
     for i, message in enumerate(messages):
@@ -85,6 +87,25 @@ def conversation() -> None:
         message_bubble(message, avatar=clone.avatar, show_error=not retry)
         if retry and offline_fallback(message, key=f"offline-{message.id}"):
             answer(messages[i - 1].content, provider="offline")
+    return None
+
+
+def suggestions() -> str | None:
+    """Three questions drawn from the clone's ready documents (clicking one asks it); before any
+    document is ready, where to add some."""
+    questions = suggested_questions(runtime, clone.id)
+    if not questions:
+        st.caption("I don't know any documents yet. Add some on the Knowledge page; once they are ready, "
+                   "questions to try appear here.")
+        st.page_link(state.PAGE_KNOWLEDGE, label="Add documents", icon=":material/library_books:",
+                     query_params={state.CLONE_PARAM: clone.id})
+        return None
+    st.caption("Try one of these:")
+    with st.container(horizontal=True, gap="small"):
+        for index, question in enumerate(questions):
+            if st.button(question, key=f"suggest-{index}", icon=":material/lightbulb:"):
+                return question
+    return None
 
 
 def failed_in_the_cloud(message) -> bool:
@@ -129,9 +150,10 @@ with head:
 with menu, st.container(horizontal=True, horizontal_alignment="right"):
     thread_menu()
 state.show_flashes()
-conversation()
-if question := st.chat_input(f"Ask {clone.name} something"):
-    answer(question)
+suggested = conversation()
+question = st.chat_input(f"Ask {clone.name} something")
+if suggested or question:
+    answer(suggested or question)
 
 if (payload := state.dialog("delete-thread")) is not None:
     delete_dialog(**payload)

@@ -5,6 +5,7 @@ import streamlit as st
 from core.bundles import bundle_filename, export_bundle
 from core.clones import clone_cards, delete_clone, get_clone, update_clone
 from core.errors import StudioError
+from core.onboarding import dismiss_welcome, welcome_dismissed
 from core.lifecycle import clean_tags, clone_categories, duplicate_clone, filter_clones, set_favorite, unique_name
 from studio import state
 from studio.components import clone_card_body, clone_title, confirm_delete
@@ -275,6 +276,33 @@ def no_match() -> None:
         st.button("Clear filters", icon=":material/filter_alt_off:", on_click=clear_filters)
 
 
+def welcome() -> None:
+    """The first-run welcome: what a clone is and the three steps; dismissed for good."""
+    if welcome_dismissed(runtime):
+        return
+    with st.container(border=True):
+        st.markdown("#### :material/waving_hand: Welcome to Clone Studio")
+        st.markdown("A **clone** is an AI persona you build: a name and a face, a way of speaking, and the "
+                    "documents it knows. It answers from those documents and says where each answer came from.")
+        steps = st.columns(3)
+        for column, (icon, title, text) in zip(steps, (
+            (":material/add_circle:", "1. Create a clone", "From scratch or from a template, with New clone."),
+            (":material/library_books:", "2. Add documents", "PDFs, text or Markdown, on its Knowledge page."),
+            (":material/chat:", "3. Chat", "Ask it anything its documents cover; every answer is cited."),
+        )):
+            column.markdown(f"{icon} **{title}**")
+            column.caption(text)
+        if demo := next((card.clone for card in cards if card.clone.created_from == "demo"), None):
+            st.caption(f"{escape_md(demo.name)} is a demo clone that already knows a few documents: "
+                       "open its chat to try it.")
+        with st.container(horizontal=True):
+            if demo is not None and st.button("Try the demo chat", type="primary", icon=":material/chat:"):
+                state.go(state.PAGE_CHAT, demo.id)
+            if st.button("Got it, don't show this again", icon=":material/check:", type="tertiary"):
+                dismiss_welcome(runtime)
+                st.rerun()
+
+
 head, action = st.columns([4, 1], vertical_alignment="bottom")
 head.title("Clones", anchor=False)
 head.caption("Build AI clones, give them documents to know, and talk to them.")
@@ -285,6 +313,7 @@ state.show_flashes()
 with runtime.session() as session:
     cards = clone_cards(session)
     categories = clone_categories(session)
+welcome()
 if cards:
     chosen = filters(categories, sorted({tag for card in cards for tag in card.clone.tags or []}))
     with runtime.session() as session:
