@@ -11,6 +11,7 @@ from studio.components import clone_header, confirm_delete, is_offline, message_
 from studio.provider_picker import clone_model_picker, offline_fallback
 from studio.runtime import get_runtime
 from studio.text import escape_md
+from studio.safe_markdown import write_stream
 from studio.turn import StreamedTurn
 
 runtime = get_runtime()
@@ -119,7 +120,7 @@ def answer(question: str, provider: str | None = None) -> None:
         events = ask(runtime, clone.id, question, thread_id=thread.id if thread else None, provider=provider)
         turn = StreamedTurn(events)
         try:
-            st.write_stream(turn.text())
+            write_stream(turn.text())
         except StudioError as error:
             state.flash(str(error), "error")
     if turn.thread_id:

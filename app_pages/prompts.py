@@ -18,6 +18,7 @@ from core.template_library import save_as_template
 from studio import state
 from studio.components import answer_meta, clone_header, sources_table
 from studio.runtime import get_runtime
+from studio.safe_markdown import write_stream
 from studio.text import escape_md, fmt_ago, fmt_ms, model_markdown, plural
 
 LAYER_HELP = {
@@ -277,7 +278,7 @@ def answer_column(column, title: str, text: str, meta: dict) -> None:
 def stream_column(column, title: str, stream) -> dict:
     with column.container(border=True):
         st.markdown(f"**{escape_md(title)}**")
-        st.write_stream(model_markdown(piece) for piece in stream)
+        write_stream(stream)
         result = stream.result
         meta_caption(result.meta())
     return {"text": result.text, "meta": result.meta()}

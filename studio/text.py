@@ -14,8 +14,11 @@ def escape_md(text: str) -> str:
 
 
 def model_markdown(text: str) -> str:
-    """Model output as Markdown (HTML is never rendered); `$` stays a dollar sign, not LaTeX."""
-    return (text or "").replace("$", r"\$")
+    """Model output as Markdown that loads nothing by itself: no images, no HTML, links only to
+    web pages, `$` a dollar sign (see studio.safe_markdown). Stream with safe_markdown.write_stream."""
+    from studio.safe_markdown import safe_markdown
+
+    return safe_markdown(text)
 
 
 def plural(count: int, word: str) -> str:
