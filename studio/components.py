@@ -37,6 +37,31 @@ def offline_badge() -> None:
     )
 
 
+PAGE_SETTINGS = "app_pages/settings.py"
+
+
+def offline_prompts_note(clone, compact: bool = False) -> None:
+    """Why, offline, prompt versions give identical answers; what still changes them; how to connect a model."""
+    if not is_offline(clone.llm_provider):
+        return
+    if compact:
+        st.caption(":material/cloud_off: Offline, both variants quote the same passages word for word unless their "
+                   "retrieval settings differ (open *Retrieval settings* under a variant). Connect a model on "
+                   "Settings to compare how prompts change the wording.")
+        return
+    with st.container(border=True):
+        st.markdown(":material/cloud_off: **Offline mode: prompt versions make no visible difference here.**")
+        st.caption(
+            "The offline model answers by quoting passages from this clone's documents: it ignores style "
+            "instructions in the system and user layers, and the RAG layer's wording does not change what it "
+            "quotes. What still changes its answers is retrieval: sources per answer (top k), hybrid search "
+            "and minimum relevance, which each variant can change in the playground and A/B runs. To hear your "
+            "prompts at work, connect a model: add a key on Settings, or point the studio at an "
+            "OpenAI-compatible server on this machine, such as Ollama or llama.cpp's server."
+        )
+        st.page_link(PAGE_SETTINGS, label="Connect a model in Settings", icon=":material/settings:")
+
+
 def status_badge(status: str) -> None:
     label, color, icon = STATUS.get(status, (status.title(), "gray", None))
     st.badge(label, color=color, icon=icon)
