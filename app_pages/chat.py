@@ -6,6 +6,7 @@ from core.clones import update_clone
 from core.conversations import delete_thread, list_threads, rename_thread, thread_messages
 from core.errors import StudioError
 from core.onboarding import suggested_questions
+from core.warmup import loaded
 from studio import state
 from studio.components import clone_header, confirm_delete, is_offline, message_bubble
 from studio.provider_picker import clone_model_picker, offline_fallback
@@ -85,7 +86,8 @@ def conversation() -> str | None:
         messages = thread_messages(session, thread.id)
     for i, message in enumerate(messages):
         retry = i == len(messages) - 1 and i > 0 and failed_in_the_cloud(message)
-        message_bubble(message, avatar=clone.avatar, show_error=not retry)
+        latest = i == len(messages) - 1
+        message_bubble(message, avatar=clone.avatar, show_error=latest and not retry)  # old errors don't linger
         if retry and offline_fallback(message, key=f"offline-{message.id}"):
             answer(messages[i - 1].content, provider="offline")
     return None
@@ -120,7 +122,11 @@ def answer(question: str, provider: str | None = None) -> None:
         events = ask(runtime, clone.id, question, thread_id=thread.id if thread else None, provider=provider)
         turn = StreamedTurn(events)
         try:
-            write_stream(turn.text())
+            if (clone.embedding_provider or "minilm") == "minilm" and not loaded("embedder"):
+                with st.spinner("Loading the offline search model, first time only…"):
+                    write_stream(turn.text())
+            else:
+                write_stream(turn.text())
         except StudioError as error:
             state.flash(str(error), "error")
     if turn.thread_id:

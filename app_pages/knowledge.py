@@ -7,7 +7,7 @@ from core.knowledge.search import retrieve
 from studio import state
 from studio.components import clone_header, confirm_delete, document_row, knowledge_summary, passage_row
 from studio.relevance import relevant_passages
-from studio.runtime import get_runtime
+from studio.runtime import first_use, get_runtime
 from studio.text import escape_md, fmt_ms, plural
 from studio.uploads import add_pasted, add_uploads
 
@@ -39,6 +39,12 @@ def add_panel() -> None:
         st.error(("" if named else f"**{escape_md(outcome.filename)}**: ") + escape_md(outcome.message), icon=":material/block:")
 
 
+def searching() -> str:
+    if (clone.embedding_provider or "minilm") == "minilm":
+        return first_use("embedder", "the offline search model", "Searching…")
+    return "Searching…"
+
+
 def forget_refusals() -> None:
     """The last upload's refusals are for that upload: the next action clears them."""
     st.session_state.pop(refused_key, None)
@@ -61,6 +67,9 @@ def documents_panel() -> None:
     def documents() -> None:
         docs = list_documents(runtime, clone.id)
         st.caption(knowledge_summary(docs))
+        if any(d.status == "processing" for d in docs) and searching() != "Searching…":
+            st.caption(":material/hourglass_top: Loading the offline search model, first time only; "
+                       "processing starts in a few seconds.")
         if not docs:
             st.info("No documents yet. Upload files or paste text, and this clone will answer from them.", icon=":material/info:")
         listing = st.container(height=LIST_HEIGHT if len(docs) > 4 else "content", border=False)
@@ -92,7 +101,8 @@ def search_panel() -> None:
     if not query.strip():
         return
     try:
-        result = retrieve(runtime, clone, query)
+        with st.spinner(searching()):
+            result = retrieve(runtime, clone, query)
     except StudioError as error:
         st.error(escape_md(str(error)), icon=":material/error:")
         return

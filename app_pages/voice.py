@@ -6,7 +6,7 @@ from core.errors import StudioError
 from core.providers.speech import Voice, get_tts
 from studio import state
 from studio.components import clone_header
-from studio.runtime import get_runtime
+from studio.runtime import first_use, get_runtime
 from studio.text import escape_md, plural
 
 CARDS_SHOWN = 48
@@ -18,6 +18,12 @@ ALL = ""
 
 runtime = get_runtime()
 clone = state.require_clone(runtime)
+
+
+def speaking(provider: str) -> str:
+    if provider == "offline":
+        return first_use("voice", "the offline voice", "Speaking…")
+    return f"Asking {voices.tts_label(provider)} to speak…"
 
 
 def fail(error: StudioError) -> None:
@@ -120,7 +126,9 @@ def chosen_panel(voice: Voice) -> None:
     if preview.button("Preview", type="primary", icon=":material/play_arrow:", width="stretch"):
         text = voices.preview_text(runtime, clone, own_words=line.startswith("The clone"))
         try:
-            spoken = voices.speak(runtime, text, clone=clone, provider=voice.provider, voice=voice.voice_id, settings=settings)
+            with st.spinner(speaking(voice.provider)):
+                spoken = voices.speak(runtime, text, clone=clone, provider=voice.provider, voice=voice.voice_id,
+                                      settings=settings)
             st.session_state[_PREVIEW] = (spoken.audio.wav(), text)
         except StudioError as error:
             fail(error)
@@ -142,7 +150,8 @@ def playground_panel() -> None:
         text = st.text_area("Text to speak", value=voices.preview_text(runtime, clone), height=140)
         if st.form_submit_button("Speak", type="primary", icon=":material/record_voice_over:"):
             try:
-                st.session_state[_SPOKEN] = voices.speak(runtime, text, clone=clone).audio.wav()
+                with st.spinner(speaking(clone.tts_provider or "offline")):
+                    st.session_state[_SPOKEN] = voices.speak(runtime, text, clone=clone).audio.wav()
             except StudioError as error:
                 fail(error)
     if audio := st.session_state.get(_SPOKEN):

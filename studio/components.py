@@ -122,6 +122,8 @@ def message_bubble(message: Message, avatar: str | None = None, show_error: bool
             st.warning(_cut_off(message), icon=":material/warning:")
         if message.status == "error" and show_error:
             st.error(escape_md(message.error or "The answer failed; ask again."), icon=":material/error:")
+        elif message.status in ("error", "partial") and not show_error and not message.content:
+            st.caption("This answer failed.")  # an old failure: no red box lingering in the thread
         answer_details(message.citations or [], message)
 
 

@@ -14,3 +14,18 @@ def _close(runtime: Runtime) -> None:
 def get_runtime() -> Runtime:
     """Settings, database, chunk store and ingestion worker; seeds the demo clone on first run."""
     return open_runtime()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_offline_models():
+    """Once per process: load the offline models in a background thread (see core.warmup)."""
+    from core.warmup import start_background
+
+    return start_background()
+
+
+def first_use(name: str, what: str, otherwise: str) -> str:
+    """A spinner's text: "Loading <what>, first time only…" while that offline model is not in memory."""
+    from core.warmup import loaded
+
+    return f"Loading {what}, first time only…" if not loaded(name) else otherwise
