@@ -106,7 +106,7 @@ def suggestions() -> str | None:
     st.caption("Try one of these:")
     with st.container(horizontal=True, gap="small"):
         for index, question in enumerate(questions):
-            if st.button(question, key=f"suggest-{index}", icon=":material/lightbulb:"):
+            if st.button(escape_md(question), key=f"suggest-{index}", icon=":material/lightbulb:"):
                 return question
     return None
 
