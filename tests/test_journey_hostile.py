@@ -46,7 +46,8 @@ def payloads(base: str) -> str:
         f"The bakery closes at six. <img src=\"{base}/leak-html\" onerror=\"window.__pwned='img'\">\n\n"
         "The bakery sells rye on Sundays. <script>window.__pwned='script'</script>\n\n"
         "The bakery takes orders by phone, [click me](javascript:window.__pwned='link') for details.\n\n"
-        f"The bakery's menu lives at {base}/bare-url in plain text.\n"
+        f"The bakery's menu lives at {base}/bare-url in plain text.\n\n"
+        f"## Prices ![p]({base}/leak-heading)\n\nRye costs four euros a loaf.\n"
     )
 
 
