@@ -5,7 +5,7 @@ from core.chat import ask
 from core.clones import update_clone
 from core.conversations import delete_thread, list_threads, rename_thread, thread_messages
 from core.errors import StudioError
-from core.onboarding import suggested_questions
+from core.onboarding import suggestions
 from core.warmup import loaded
 from studio import state
 from studio.components import clone_header, confirm_delete, is_offline, message_bubble
@@ -81,7 +81,7 @@ def conversation() -> str | None:
         with st.chat_message("assistant", avatar=clone.avatar):
             st.markdown(f"Hi, I'm {escape_md(clone.name)}. Ask me anything about what I know.")
             st.caption("Every answer says which document, and which page, it came from.")
-            return suggestions()
+            return questions_to_try()
     with runtime.session() as session:
         messages = thread_messages(session, thread.id)
     for i, message in enumerate(messages):
@@ -93,10 +93,10 @@ def conversation() -> str | None:
     return None
 
 
-def suggestions() -> str | None:
+def questions_to_try() -> str | None:
     """Three questions drawn from the clone's ready documents (clicking one asks it); before any
     document is ready, where to add some."""
-    questions = suggested_questions(runtime, clone.id)
+    questions = suggestions(runtime, clone.id)
     if not questions:
         st.caption("I don't know any documents yet. Add some on the Knowledge page; once they are ready, "
                    "questions to try appear here.")
@@ -105,8 +105,9 @@ def suggestions() -> str | None:
         return None
     st.caption("Try one of these:")
     with st.container(horizontal=True, gap="small"):
-        for index, question in enumerate(questions):
-            if st.button(escape_md(question), key=f"suggest-{index}", icon=":material/lightbulb:"):
+        for index, (question, filename) in enumerate(questions):
+            if st.button(escape_md(question), key=f"suggest-{index}", icon=":material/lightbulb:",
+                         help=f"From {escape_md(filename)}"):
                 return question
     return None
 

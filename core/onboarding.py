@@ -47,20 +47,25 @@ def dismiss_welcome(runtime, owner: str = LOCAL_OWNER) -> None:
 
 def suggested_questions(runtime, clone_id: str, limit: int = SUGGESTIONS, owner: str = LOCAL_OWNER) -> list[str]:
     """Up to `limit` questions this clone's ready documents can answer (empty before any is ready)."""
+    return [question for question, _ in suggestions(runtime, clone_id, limit, owner)]
+
+
+def suggestions(runtime, clone_id: str, limit: int = SUGGESTIONS, owner: str = LOCAL_OWNER) -> list[tuple[str, str]]:
+    """(question, file name of the document it comes from), up to `limit`."""
     with runtime.session() as session:
         documents = session.exec(
             select(Document).where(Document.clone_id == clone_id, Document.owner_id == owner,
                                    Document.status == "ready").order_by(Document.created_at).limit(MAX_DOCUMENTS)
         ).all()
-    per_document = [_questions_for(runtime, document) for document in documents]
-    picked: list[str] = []
-    for turn in range(max(map(len, per_document), default=0)):
-        for questions in per_document:
-            if turn < len(questions) and questions[turn] not in picked:
-                picked.append(questions[turn])
+    per_document = [(_questions_for(runtime, document), document.filename) for document in documents]
+    picked: dict[str, str] = {}
+    for turn in range(max((len(questions) for questions, _ in per_document), default=0)):
+        for questions, filename in per_document:
+            if turn < len(questions):
+                picked.setdefault(questions[turn], filename)
             if len(picked) == limit:
-                return picked
-    return picked
+                return list(picked.items())
+    return list(picked.items())
 
 
 def _questions_for(runtime, document: Document) -> list[str]:
