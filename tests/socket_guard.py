@@ -5,12 +5,15 @@ Installed once per session by tests/conftest.py. `socket.socket.connect` / `conn
 Python side, asyncio's `sock_connect`) and asyncio's `create_connection` refuse any address
 that is not loopback (127.0.0.0/8, ::1, ::ffff:127.x, "localhost") or a unix socket, raise
 `BlockedConnection` and record the attempt, so the test that made it fails even when the code
-under test swallows the error.
+under test swallows the error. Python subprocesses the tests start (the studio server, the
+command line) load the same guard through tests/guarded_python/sitecustomize.py and append
+their blocked attempts to a log file that `take()` reads back.
 """
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import threading
 
@@ -42,8 +45,9 @@ def is_local(family: int, address) -> bool:
 
 
 class SocketGuard:
-    def __init__(self):
+    def __init__(self, log_file: str | None = None):
         self.violations: list[str] = []
+        self.log_file = log_file  # shared with subprocesses: one blocked address per line
         self._lock = threading.Lock()
         self._saved: list[tuple[object, str, object]] = []
 
@@ -52,12 +56,20 @@ class SocketGuard:
             return
         with self._lock:
             self.violations.append(repr(address))
+            if self.log_file:
+                with open(self.log_file, "a", encoding="utf-8") as log:
+                    log.write(f"{repr(address)} (pid {os.getpid()})\n")
         raise BlockedConnection(f"tests may only connect to loopback addresses, not {address!r}")
 
     def take(self) -> list[str]:
-        """The blocked attempts since the last call (and forget them)."""
+        """The blocked attempts since the last call, here and in subprocesses (and forget them)."""
         with self._lock:
             found, self.violations = self.violations, []
+            if self.log_file and os.path.exists(self.log_file):
+                with open(self.log_file, "r+", encoding="utf-8") as log:
+                    found += [line.split(" (pid")[0] for line in log.read().splitlines()
+                              if not line.endswith(f"(pid {os.getpid()})")]
+                    log.truncate(0)
         return found
 
     def install(self) -> None:

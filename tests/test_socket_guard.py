@@ -72,3 +72,15 @@ def test_loopback_v4_v6_and_unix_sockets_work(tmp_path, socket_guard):
 
     asyncio.run(loopback())
     assert socket_guard.take() == []
+
+
+def test_python_subprocesses_are_guarded_too(socket_guard):
+    import subprocess
+    import sys
+
+    probe = ("import socket\ns = socket.socket()\ntry:\n    s.connect(('192.0.2.1', 9))\nexcept ConnectionRefusedError as e:\n"
+             "    print(type(e).__name__)\ns2 = socket.socket(); s2.bind(('127.0.0.1', 0)); s2.listen()\n"
+             "c = socket.socket(); c.connect(s2.getsockname()); print('loopback ok')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == ["BlockedConnection", "loopback ok"], done.stderr
+    assert socket_guard.take() == [repr(("192.0.2.1", 9))]
