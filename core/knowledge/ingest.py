@@ -88,6 +88,7 @@ def _register(runtime, clone_id: str, name: str, kind: str, data: bytes) -> Docu
                 session.commit()
             except BaseException:
                 path.unlink(missing_ok=True)
+                path.with_name(path.name + ".part").unlink(missing_ok=True)
                 claims.release(path)
                 raise
             return document
@@ -280,7 +281,11 @@ def remove_orphans(runtime) -> int:
     groups: dict[Path, list[Path]] = {}
     files_dir = runtime.settings.files_dir
     for folder in (f for f in files_dir.iterdir() if f.is_dir()) if files_dir.exists() else ():
-        for item in folder.iterdir():
+        try:
+            items = list(folder.iterdir())
+        except FileNotFoundError:  # the clone's knowledge was deleted meanwhile
+            continue
+        for item in items:
             stored = item.name.removesuffix(".part").removesuffix(".claim")
             groups.setdefault(folder / stored, []).append(item)
     if not groups:
