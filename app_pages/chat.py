@@ -87,7 +87,7 @@ def conversation() -> str | None:
     for i, message in enumerate(messages):
         retry = i == len(messages) - 1 and i > 0 and failed_in_the_cloud(message)
         latest = i == len(messages) - 1
-        message_bubble(message, avatar=clone.avatar, show_error=latest and not retry)  # old errors don't linger
+        message_bubble(message, avatar=clone.avatar, show_error=None if retry else latest)  # old errors don't linger
         if retry and offline_fallback(message, key=f"offline-{message.id}"):
             answer(messages[i - 1].content, provider="offline")
     return None

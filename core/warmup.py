@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from time import perf_counter
 from typing import Callable
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 ENV = "CLONE_STUDIO_WARMUP"
 NICENESS = 10  # the warm-up thread yields the CPU to page runs
+START_DELAY = 3.0  # seconds: the first page finishes drawing before any model loads
 
 
 def _embedder() -> None:
@@ -71,12 +73,13 @@ def warm_up(names: tuple[str, ...] = tuple(MODELS)) -> dict[str, float | None]:
     return timings
 
 
-def start_background(names: tuple[str, ...] = tuple(MODELS)) -> threading.Thread | None:
-    """Warm the models in one daemon thread at low priority (None when turned off)."""
+def start_background(names: tuple[str, ...] = tuple(MODELS), delay: float = START_DELAY) -> threading.Thread | None:
+    """Warm the models in one daemon thread at low priority, after `delay` seconds (None when turned off)."""
     if not enabled():
         return None
 
     def run() -> None:
+        time.sleep(delay)
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
         except (AttributeError, OSError):

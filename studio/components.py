@@ -109,8 +109,9 @@ def classification_badges(clone, max_tags: int = 4) -> str:
     return " ".join(badges)
 
 
-def message_bubble(message: Message, avatar: str | None = None, show_error: bool = True) -> None:
-    """One chat message: the text, then for answers the citations, inspector and caption."""
+def message_bubble(message: Message, avatar: str | None = None, show_error: bool | None = True) -> None:
+    """One chat message: the text, then for answers the citations, inspector and caption.
+    show_error: True shows a failure in full, False as a quiet line, None not at all (the caller does)."""
     with st.chat_message(message.role, avatar=avatar if message.role == "assistant" else None):
         if message.content:
             st.markdown(
@@ -122,7 +123,7 @@ def message_bubble(message: Message, avatar: str | None = None, show_error: bool
             st.warning(_cut_off(message), icon=":material/warning:")
         if message.status == "error" and show_error:
             st.error(escape_md(message.error or "The answer failed; ask again."), icon=":material/error:")
-        elif message.status in ("error", "partial") and not show_error and not message.content:
+        elif message.status in ("error", "partial") and show_error is False and not message.content:
             st.caption("This answer failed.")  # an old failure: no red box lingering in the thread
         answer_details(message.citations or [], message)
 

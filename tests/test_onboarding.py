@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from core.clones import create_clone
-from core.conversations import list_threads, thread_messages
 from core.knowledge.ingest import ingest_now
 from core.onboarding import dismiss_welcome, heading_question, sentence_topic, suggested_questions, welcome_dismissed
 from studio.state import PAGE_CHAT
 from tests.studio_app import app, button, no_exception, studio_runtime, texts  # noqa: F401
+from tests.test_pages_chat import thread_messages_of, threads
 
 HANDBOOK = (
     "# Skerry Point lighthouse: keeper's handbook\n\nThe keeper lives in the cottage by the tower.\n\n"
@@ -67,7 +67,7 @@ def test_the_demo_chat_offers_three_questions_from_its_documents_and_asks_one(ap
     question = suggested[0].label
     suggested[0].click().run()
     no_exception(at)
-    (thread,) = list_threads_of(studio_runtime, at.query_params["clone"])
+    (thread,) = threads(studio_runtime, at.query_params["clone"])
     user, answer = thread_messages_of(studio_runtime, thread.id)
     assert user.content == question and answer.status == "complete"
     assert any(c.get("cited") for c in answer.citations)
@@ -84,13 +84,3 @@ def test_a_new_clones_empty_chat_suggests_its_own_questions_once_documents_are_r
     labels = [b.label for b in at.button if b.key and b.key.startswith("suggest-")]
     assert labels == ["What should I know about winding the clockwork?",
                       "What should I know about paraffin deliveries?", "Who to call in a storm?"]
-
-
-def list_threads_of(runtime, clone_id):
-    with runtime.session() as session:
-        return list_threads(session, clone_id)
-
-
-def thread_messages_of(runtime, thread_id):
-    with runtime.session() as session:
-        return thread_messages(session, thread_id)

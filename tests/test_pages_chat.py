@@ -166,3 +166,25 @@ def test_the_model_and_voice_are_chosen_in_the_chat_header(app, studio_runtime, 
 
 def popovers(at) -> list[str]:
     return [node.proto.popover.label for node in at.get("popover")]
+
+
+def test_an_old_failure_does_not_linger_once_the_next_question_is_answered(app, studio_runtime):
+    from core.conversations import append_message
+    from core.models import Conversation, Message
+
+    clone, _ = chat_page(app, studio_runtime)
+    with studio_runtime.session() as session:
+        thread = Conversation(clone_id=clone.id, title="Lamp")
+        session.add(thread)
+        session.commit()
+        session.refresh(thread)
+        for message in (Message(role="user", content="What lens?"),
+                        Message(role="assistant", status="error", error="The model timed out; ask again.",
+                                provider="offline"),
+                        Message(role="user", content="When is paraffin delivered?"),
+                        Message(role="assistant", content="On the first Monday [1].", provider="offline")):
+            append_message(session, thread, message)
+    at = app(PAGE_CHAT, query={"clone": clone.id, "thread": thread.id})
+    no_exception(at)
+    assert not at.error and "The model timed out" not in texts(at)
+    assert "This answer failed." in texts(at)

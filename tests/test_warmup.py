@@ -18,7 +18,7 @@ def test_warm_up_loads_each_model_once_and_says_how_long_it_took():
 
 def test_the_background_warm_up_is_one_low_priority_daemon_thread(monkeypatch):
     monkeypatch.setenv(warmup.ENV, "1")
-    thread = warmup.start_background(("embedder",))
+    thread = warmup.start_background(("embedder",), delay=0)
     assert thread.daemon and thread.name == "warm-offline-models"
     thread.join(120)
     assert not thread.is_alive() and warmup.loaded("embedder")
