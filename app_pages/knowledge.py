@@ -115,7 +115,7 @@ def search_panel() -> None:
     if found.weak:
         st.caption(f"{len(found.weak)} weaker {'match' if len(found.weak) == 1 else 'matches'} "
                    f"(relevance under {found.bar:.2f}) not shown.")
-    st.caption(" · ".join(f"{name} {fmt_ms(ms)}" for name, ms in result.timings_ms.items()))
+    st.caption(f"Searched in {fmt_ms(result.timings_ms.get('total'))}.")
 
 
 clone_header(clone, "Knowledge: the documents this clone answers from, with the page each passage came from.")
