@@ -156,3 +156,12 @@ def test_documents_list_retry_and_delete(runtime, settings, clone):
 
     missing = run_cli(settings, "documents", "retry", "--clone", clone.name, "nope.md")
     assert missing.returncode == 1 and "No document \"nope.md\"" in missing.stderr
+
+
+def test_a_claim_left_by_a_kill_after_a_document_ended_is_swept(runtime, clone):
+    document = ingest_now(runtime, clone.id, "notes.md", NOTES)
+    path = stored_file(runtime, document)
+    claims.claim_path(path).write_text('{"pid": 1}')  # the process died before letting go of it
+    recover_interrupted(runtime)
+    assert not claims.claim_path(path).exists() and path.exists()
+    assert status(runtime, document.id).status == "ready"

@@ -23,7 +23,9 @@ from sqlmodel import select
 KILLS = 20
 MAX_ROUNDS = 45
 FILES_PER_ROUND = 4
-PRELOAD = ["core.runtime", "core.knowledge.ingest", "core.knowledge.store", "core.providers.remote", "core.clones"]
+# the forkserver imports this module first, so LanceDB's fork notice stays quiet there too
+warnings.filterwarnings("ignore", message="lancedb fork support", category=RuntimeWarning)
+PRELOAD = ["tests.test_knowledge_kills", "core.runtime", "core.knowledge.ingest", "core.knowledge.store", "core.providers.remote", "core.clones"]
 
 
 def _document(round_: int, i: int) -> tuple[str, bytes]:
@@ -95,7 +97,6 @@ def test_random_kills_during_ingestion_leave_every_document_whole_or_absent(runt
 
     clone = create_clone(runtime, "Survivor", "Killed again and again.", "🍞", "You are {{ clone_name }}.")
     runtime.close()
-    warnings.filterwarnings("ignore", message="lancedb fork support", category=RuntimeWarning)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     rng = random.Random(11)

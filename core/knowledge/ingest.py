@@ -291,10 +291,14 @@ def remove_orphans(runtime) -> int:
     if not groups:
         return 0
     with runtime.session() as session:
-        known = set(session.exec(select(Document.id)).all())
+        known = dict(session.exec(select(Document.id, Document.status)).all())
     removed = 0
     for stored, items in groups.items():
         document_id = stored.name.split(".", 1)[0]
+        if known.get(document_id, "processing") != "processing" and claims.claim_path(stored) in items:
+            if claims.claim(stored):  # a kill after the document ended, before its claim was let go
+                claims.release(stored)
+            continue
         if document_id in known or not claims.claim(stored):
             continue
         try:
