@@ -30,3 +30,7 @@ PAGES = {
 }
 
 st.navigation(PAGES).run()
+
+from studio.runtime import warm_offline_models  # noqa: E402  (after the first page has drawn)
+
+warm_offline_models()

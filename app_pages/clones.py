@@ -3,10 +3,10 @@ export and delete clones; jump to their chat, knowledge or prompts."""
 import streamlit as st
 
 from core.bundles import bundle_filename, export_bundle
-from core.clones import clone_cards, create_clone, delete_clone, get_clone, update_clone
+from core.clones import clone_cards, delete_clone, get_clone, update_clone
 from core.errors import StudioError
+from core.onboarding import dismiss_welcome, welcome_dismissed
 from core.lifecycle import clean_tags, clone_categories, duplicate_clone, filter_clones, set_favorite, unique_name
-from core.prompts import DEFAULT_SYSTEM, active_prompts, save_version
 from studio import state
 from studio.components import clone_card_body, clone_title, confirm_delete
 from studio.provider_picker import embedder_switch, generation_settings, retrieval_settings, speech_settings
@@ -22,12 +22,6 @@ runtime = owner_runtime()
 state.clone_picker(runtime)
 
 
-def _system_prompt(clone_id: str) -> str:
-    with runtime.session() as session:
-        row = active_prompts(session, clone_id).get("system")
-    return row.content if row else ""
-
-
 def _fail(error: StudioError) -> None:
     st.error(escape_md(str(error)), icon=":material/error:")
 
@@ -41,40 +35,22 @@ def _done(message: str) -> None:
 # ---------------------------------------------------------------- dialogs
 
 
-def profile_inputs(key: str, name: str = "", description: str = "", avatar: str = "🤖", system: str = "") -> dict:
+def profile_inputs(key: str, name: str = "", description: str = "", avatar: str = "🤖") -> dict:
     name = st.text_input("Name", value=name, max_chars=80, placeholder="e.g. Ada, the product mentor", key=f"{key}.name")
     description = st.text_area(
         "Description", value=description, height=80, placeholder="What this clone is about, in a sentence or two.",
         key=f"{key}.description",
     )
     avatar = st.pills("Avatar", AVATARS + ([avatar] if avatar not in AVATARS else []), default=avatar, key=f"{key}.avatar")
-    system = st.text_area(
-        "System prompt", value=system, height=160, placeholder=DEFAULT_SYSTEM, key=f"{key}.system",
-        help="Who the clone is and how it speaks. Leave it empty for the default.",
-    )
-    return {"name": name, "description": description.strip(), "avatar": avatar or "🤖", "system": system.strip()}
+    return {"name": name, "description": description.strip(), "avatar": avatar or "🤖"}
 
 
-@st.dialog("New clone", width="large", on_dismiss=state.close_dialog)
-def new_clone_dialog() -> None:
-    with st.container(border=True, horizontal=True, vertical_alignment="center"):
-        with st.container():
-            st.markdown("**:material/auto_awesome: Start from a template** (recommended)")
-            st.caption("A mentor, a support agent, a CBT coach, a family-memory keeper… with prompts and settings ready to make your own.")
-        if st.button("Browse templates", icon=":material/arrow_forward:", key="new.templates"):
-            state.close_dialog()
-            st.switch_page(state.PAGE_NEW_CLONE)
-    st.markdown("**Or start from scratch**")
-    with st.form("new-clone-form", border=False):
-        profile = profile_inputs("new")
-        created = st.form_submit_button("Create clone", type="primary")
-    if created:
-        try:
-            clone = create_clone(runtime, profile["name"], profile["description"], profile["avatar"], profile["system"] or None)
-        except StudioError as error:
-            return _fail(error)
-        state.select_clone(clone.id)
-        _done(f"{clone.name} is ready. Give it some knowledge, then chat with it.")
+def prompts_link(clone) -> None:
+    """The system prompt (who the clone is, how it speaks) is edited, versioned and tried on the Prompts page."""
+    st.caption("Who the clone is and how it speaks lives in its system prompt, edited and versioned on the Prompts page.")
+    if st.button("Edit the system prompt", icon=":material/tune:", key=f"prompts-link-{clone.id}"):
+        state.close_dialog()
+        state.go(state.PAGE_PROMPTS, clone.id)
 
 
 def classification_inputs(clone, key: str) -> dict:
@@ -105,14 +81,14 @@ def edit_clone_dialog(clone_id: str) -> None:
         state.close_dialog()
         st.rerun()
     key = f"edit.{clone.id}"
-    current_prompt = _system_prompt(clone.id)
     profile_tab, model_tab, knowledge_tab, voice_tab = st.tabs(
         [":material/person: Profile", ":material/neurology: Model", ":material/library_books: Knowledge",
          ":material/record_voice_over: Voice"]
     )
     with profile_tab:
-        profile = profile_inputs(key, clone.name, clone.description, clone.avatar, current_prompt)
+        profile = profile_inputs(key, clone.name, clone.description, clone.avatar)
         fields = classification_inputs(clone, key)
+        prompts_link(clone)
     with model_tab:
         fields |= generation_settings(runtime, clone, key=f"{key}.generation")
     with knowledge_tab:
@@ -123,7 +99,7 @@ def edit_clone_dialog(clone_id: str) -> None:
     with knowledge_tab:
         embeddings(clone, key)
     if st.button("Save changes", type="primary", key=f"{key}.save"):
-        save_edits(clone.id, profile, fields, current_prompt.strip())
+        save_edits(clone.id, profile, fields)
 
 
 def voice_link(clone) -> None:
@@ -143,13 +119,10 @@ def embeddings(clone, key: str) -> None:
         st.success(f"{updated.name} now searches with its new index.", icon=":material/check_circle:")
 
 
-def save_edits(clone_id: str, profile: dict, fields: dict, current_prompt: str) -> None:
+def save_edits(clone_id: str, profile: dict, fields: dict) -> None:
     try:
         clone = update_clone(runtime, clone_id, name=profile["name"], description=profile["description"],
                              avatar=profile["avatar"], **fields)
-        if profile["system"] and profile["system"] != current_prompt:
-            with runtime.session() as session:
-                save_version(session, clone_id, "system", profile["system"], "Edited on the Clones page", activate=True)
     except StudioError as error:
         return _fail(error)
     _done(f"Saved {clone.name}.")
@@ -293,7 +266,7 @@ def empty_state() -> None:
         st.markdown("### :material/groups: No clones yet", text_alignment="center")
         st.caption("A clone is a persona with its own prompts and documents. Create one to get started.", text_alignment="center")
         if st.button("Create your first clone", type="primary", icon=":material/add:"):
-            state.open_dialog("new-clone")
+            st.switch_page(state.PAGE_NEW_CLONE)
 
 
 def no_match() -> None:
@@ -303,16 +276,44 @@ def no_match() -> None:
         st.button("Clear filters", icon=":material/filter_alt_off:", on_click=clear_filters)
 
 
+def welcome() -> None:
+    """The first-run welcome: what a clone is and the three steps; dismissed for good."""
+    if welcome_dismissed(runtime):
+        return
+    with st.container(border=True):
+        st.markdown("#### :material/waving_hand: Welcome to Clone Studio")
+        st.markdown("A **clone** is an AI persona you build: a name and a face, a way of speaking, and the "
+                    "documents it knows. It answers from those documents and says where each answer came from.")
+        steps = st.columns(3)
+        for column, (icon, title, text) in zip(steps, (
+            (":material/add_circle:", "1. Create a clone", "From scratch or from a template, with New clone."),
+            (":material/library_books:", "2. Add documents", "PDFs, text or Markdown, on its Knowledge page."),
+            (":material/chat:", "3. Chat", "Ask it anything its documents cover; every answer is cited."),
+        )):
+            column.markdown(f"{icon} **{title}**")
+            column.caption(text)
+        if demo := next((card.clone for card in cards if card.clone.created_from == "demo"), None):
+            st.caption(f"{escape_md(demo.name)} is a demo clone that already knows a few documents: "
+                       "open its chat to try it.")
+        with st.container(horizontal=True):
+            if demo is not None and st.button("Try the demo chat", type="primary", icon=":material/chat:"):
+                state.go(state.PAGE_CHAT, demo.id)
+            if st.button("Got it, don't show this again", icon=":material/check:", type="tertiary"):
+                dismiss_welcome(runtime)
+                st.rerun()
+
+
 head, action = st.columns([4, 1], vertical_alignment="bottom")
 head.title("Clones", anchor=False)
 head.caption("Build AI clones, give them documents to know, and talk to them.")
 if action.button("New clone", type="primary", icon=":material/add:", width="stretch"):
-    state.open_dialog("new-clone")
+    st.switch_page(state.PAGE_NEW_CLONE)
 state.show_flashes()
 
 with runtime.session() as session:
     cards = clone_cards(session)
     categories = clone_categories(session)
+welcome()
 if cards:
     chosen = filters(categories, sorted({tag for card in cards for tag in card.clone.tags or []}))
     with runtime.session() as session:
@@ -328,8 +329,6 @@ if cards:
 else:
     empty_state()
 
-if state.dialog("new-clone") is not None:
-    new_clone_dialog()
 if (payload := state.dialog("edit-clone")) is not None:
     edit_clone_dialog(**payload)
 if (payload := state.dialog("duplicate-clone")) is not None:

@@ -1,14 +1,13 @@
 """Knowledge: the documents a clone answers from. Upload or paste, watch them get ready, search them."""
-from dataclasses import asdict
-
 import streamlit as st
 
 from core.errors import StudioError
 from core.knowledge.ingest import delete_document, list_documents
 from core.knowledge.search import retrieve
 from studio import state
-from studio.components import clone_header, confirm_delete, document_row, knowledge_summary, sources_table
-from studio.runtime import owner_runtime
+from studio.components import clone_header, confirm_delete, document_row, knowledge_summary, passage_row
+from studio.relevance import relevant_passages
+from studio.runtime import first_use, owner_runtime
 from studio.text import escape_md, fmt_ms, plural
 from studio.uploads import add_pasted, add_uploads
 
@@ -40,6 +39,17 @@ def add_panel() -> None:
         st.error(("" if named else f"**{escape_md(outcome.filename)}**: ") + escape_md(outcome.message), icon=":material/block:")
 
 
+def searching() -> str:
+    if (clone.embedding_provider or "minilm") == "minilm":
+        return first_use("embedder", "the offline search model", "Searching…")
+    return "Searching…"
+
+
+def forget_refusals() -> None:
+    """The last upload's refusals are for that upload: the next action clears them."""
+    st.session_state.pop(refused_key, None)
+
+
 def upload_files(files) -> None:
     if not files:
         st.warning("Choose one or more files first, then add them.", icon=":material/upload_file:")
@@ -57,13 +67,17 @@ def documents_panel() -> None:
     def documents() -> None:
         docs = list_documents(runtime, clone.id)
         st.caption(knowledge_summary(docs))
+        if any(d.status == "processing" for d in docs) and searching() != "Searching…":
+            st.caption(":material/hourglass_top: Loading the offline search model, first time only; "
+                       "processing starts in a few seconds.")
         if not docs:
             st.info("No documents yet. Upload files or paste text, and this clone will answer from them.", icon=":material/info:")
         listing = st.container(height=LIST_HEIGHT if len(docs) > 4 else "content", border=False)
         for document in docs:
             with listing.container(border=True):
                 actions = document_row(document)
-                if actions.button("Delete", key=f"delete-{document.id}", icon=":material/delete:", type="tertiary"):
+                if actions.button("Delete", key=f"delete-{document.id}", icon=":material/delete:", type="tertiary",
+                                  on_click=forget_refusals):
                     state.open_dialog("delete-document", document_id=document.id, filename=document.filename)
                     st.rerun()
         if busy and not any(d.status == "processing" for d in docs):
@@ -82,19 +96,26 @@ def delete_dialog(document_id: str, filename: str) -> None:
 def search_panel() -> None:
     st.subheader("Try a search", anchor=False)
     st.caption(f"See which passages {escape_md(clone.name)} would use to answer, and how relevant each one is.")
-    query = st.text_input("Question", placeholder="Ask something your documents answer", label_visibility="collapsed")
+    query = st.text_input("Question", placeholder="Ask something your documents answer", label_visibility="collapsed",
+                          on_change=forget_refusals)
     if not query.strip():
         return
     try:
-        result = retrieve(runtime, clone, query)
+        with st.spinner(searching()):
+            result = retrieve(runtime, clone, query)
     except StudioError as error:
         st.error(escape_md(str(error)), icon=":material/error:")
         return
-    if not result.sources:
-        st.info("Nothing in this clone's documents matches that question.", icon=":material/search_off:")
-        return
-    sources_table([asdict(source) for source in result.sources])
-    st.caption(" · ".join(f"{name} {fmt_ms(ms)}" for name, ms in result.timings_ms.items()))
+    found = relevant_passages(result.sources, clone.min_score)
+    if not found.shown:
+        st.info("Nothing relevant in this clone's documents for that question. Try other words, or add a "
+                "document that covers it.", icon=":material/search_off:")
+    for source in found.shown:
+        passage_row(source)
+    if found.weak:
+        st.caption(f"{len(found.weak)} weaker {'match' if len(found.weak) == 1 else 'matches'} "
+                   f"(relevance under {found.bar:.2f}) not shown.")
+    st.caption(f"Searched in {fmt_ms(result.timings_ms.get('total'))}.")
 
 
 clone_header(clone, "Knowledge: the documents this clone answers from, with the page each passage came from.")

@@ -51,10 +51,10 @@ def template_or_none(template_id):
 
 def method_step() -> None:
     choices = (
+        ("scratch", ":material/edit: From scratch", "A blank clone with the default prompts: name it, add your "
+         "documents, and shape how it speaks later on the Prompts page.", "customise"),
         ("template", ":material/auto_awesome: From a template", "Pick a ready-made persona (mentor, support agent, "
-         "family-memory keeper…) and make it yours. Recommended.", "source"),
-        ("scratch", ":material/edit: From scratch", "A blank clone with the default prompts; shape it later on the "
-         "Prompts page.", "customise"),
+         "family-memory keeper…) with prompts and settings ready to make your own.", "source"),
         ("duplicate", ":material/content_copy: Duplicate a clone", "Copy an existing clone's prompts with their "
          "history, settings and question sets; its knowledge too, if you like.", "source"),
         ("import", ":material/upload_file: Import a bundle", "Recreate a clone from a bundle file exported from a "
@@ -64,7 +64,7 @@ def method_step() -> None:
         with column.container(border=True, height="stretch"):
             st.markdown(f"#### {title}")
             st.caption(text)
-            st.button("Choose", key=f"method-{method}", type="primary" if method == "template" else "secondary",
+            st.button("Choose", key=f"method-{method}", type="primary" if method == "scratch" else "secondary",
                       on_click=goto, args=(step,), kwargs={"method": method}, width="stretch")
 
 

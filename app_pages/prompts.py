@@ -16,8 +16,10 @@ from core.question_sets import (
 )
 from core.template_library import save_as_template
 from studio import state
-from studio.components import clone_header, sources_table
+from studio.components import answer_meta, clone_header, offline_prompts_note, sources_table
+from studio.provider_picker import retrieval_settings
 from studio.runtime import owner_runtime
+from studio.safe_markdown import write_stream
 from studio.text import escape_md, fmt_ago, fmt_ms, model_markdown, plural
 
 LAYER_HELP = {
@@ -242,31 +244,46 @@ def variant_options(layer: str, rows: list) -> dict:
     return options
 
 
-def variant_for(layer: str, option, label: str):
+def variant_for(layer: str, picked, label: str):
+    option, retrieval = picked
     choice = {}
     if option == DRAFT:
         choice[layer] = st.session_state.get(key(layer, "draft"), "")
     elif option != ACTIVE:
         choice[layer] = int(option)
     with runtime.session() as session:
-        return make_variant(session, clone, choice, label)
+        return make_variant(session, clone, choice, label, retrieval)
 
 
 def variant_pickers(layer: str, rows: list, prefix: str) -> tuple:
+    """Two variants: a version (or the draft) of the layer, and retrieval settings that may differ from the clone's."""
     options = variant_options(layer, rows)
-    left, right = st.columns(2)
-    a = left.selectbox("Variant A", list(options), format_func=options.__getitem__, key=key(prefix, layer, "a"))
-    b = right.selectbox("Variant B", list(options), index=1, format_func=options.__getitem__, key=key(prefix, layer, "b"))
-    return (a, f"A: {options[a]}"), (b, f"B: {options[b]}")
+    picked = []
+    for column, side, index in zip(st.columns(2), "AB", (0, 1)):
+        with column:
+            option = st.selectbox(f"Variant {side}", list(options), index=index, format_func=options.__getitem__,
+                                  key=key(prefix, layer, side.lower()))
+            with st.expander("Retrieval settings", icon=":material/manage_search:"):
+                retrieval = retrieval_settings(clone, key=key(prefix, side.lower(), "retrieval"))
+            overrides = {name: value for name, value in retrieval.items() if value != getattr(clone, name)}
+            picked.append(((option, overrides), f"{side}: {options[option]}{retrieval_label(overrides)}"))
+    return tuple(picked)
+
+
+def retrieval_label(overrides: dict) -> str:
+    """" · top k 3 · hybrid off · min 0.40" for the settings a variant changes."""
+    parts = {"top_k": lambda v: f"top k {v}", "hybrid": lambda v: "hybrid " + ("on" if v else "off"),
+             "min_score": lambda v: f"min {v:.2f}"}
+    return "".join(f" · {parts[name](value)}" for name, value in overrides.items())
 
 
 def meta_caption(meta: dict) -> None:
-    parts = [f"first token {fmt_ms(meta.get('first_token_ms'))}", f"total {fmt_ms(meta.get('total_ms'))}",
-             f"{meta.get('input_tokens', 0)} → {meta.get('output_tokens', 0)} tokens"]
-    if meta.get("cost_usd"):
-        parts.append(f"${meta['cost_usd']:.4f}")
-    parts.append(f"{meta.get('provider', '')} · {meta.get('model', '')}")
-    st.caption(escape_md(" · ".join(parts)))
+    tokens = (meta.get("input_tokens") or 0, meta.get("output_tokens") or 0)
+    answer_meta(meta.get("provider"), meta.get("model"), meta.get("total_ms"), meta.get("cost_usd"), {
+        "Found passages in": fmt_ms(meta.get("retrieval_ms")),
+        "First words after": fmt_ms(meta.get("first_token_ms")),
+        "Tokens": f"{tokens[0]:,} in → {tokens[1]:,} out" if any(tokens) else "",
+    })
     if meta.get("error"):
         st.error(escape_md(meta["error"]), icon=":material/error:")
 
@@ -281,7 +298,7 @@ def answer_column(column, title: str, text: str, meta: dict) -> None:
 def stream_column(column, title: str, stream) -> dict:
     with column.container(border=True):
         st.markdown(f"**{escape_md(title)}**")
-        st.write_stream(model_markdown(piece) for piece in stream)
+        write_stream(stream)
         result = stream.result
         meta_caption(result.meta())
     return {"text": result.text, "meta": result.meta()}
@@ -289,7 +306,8 @@ def stream_column(column, title: str, stream) -> dict:
 
 def playground(layer: str, rows: list) -> None:
     st.caption(f"Ask one question of two variants of the {LAYER_LABELS[layer]} layer (the other layers use their "
-               "active versions). Both answer from the same retrieved sources.")
+               "active versions). Both answer from the same retrieved sources, unless their retrieval settings differ.")
+    offline_prompts_note(clone, compact=True)
     (a, label_a), (b, label_b) = variant_pickers(layer, rows, "play")
     with st.form(key("play-form"), border=False):
         question = st.text_input("Question", placeholder="Ask something this clone should know")
@@ -308,17 +326,26 @@ def playground(layer: str, rows: list) -> None:
         result_b = stream_column(right, label_b, comparison.b)
         st.session_state[stored] = {"question": comparison.question, "labels": (label_a, label_b),
                                     "a": result_a, "b": result_b,
-                                    "sources": [{**s.__dict__} for s in comparison.sources]}
-        shared_sources(st.session_state[stored]["sources"])
+                                    "sources": [{**s.__dict__} for s in comparison.sources],
+                                    "sources_b": None if comparison.shared else
+                                    [{**s.__dict__} for s in comparison.sources_b]}
+        shared_sources(st.session_state[stored]["sources"], st.session_state[stored]["sources_b"])
     elif result := st.session_state.get(stored):
         st.caption(f"Last question: {escape_md(result['question'])}")
         left, right = st.columns(2)
         answer_column(left, result["labels"][0], result["a"]["text"], result["a"]["meta"])
         answer_column(right, result["labels"][1], result["b"]["text"], result["b"]["meta"])
-        shared_sources(result["sources"])
+        shared_sources(result["sources"], result.get("sources_b"))
 
 
-def shared_sources(sources: list[dict]) -> None:
+def shared_sources(sources: list[dict], sources_b: list[dict] | None = None) -> None:
+    """The passages both variants answered from; each variant's own when their retrieval settings differ."""
+    if sources_b is not None:
+        for side, side_sources in (("A", sources), ("B", sources_b)):
+            with st.expander(f"{side}'s sources · {plural(len(side_sources), 'passage')}",
+                             icon=":material/manage_search:"):
+                sources_table(side_sources) if side_sources else st.caption("No passages matched.")
+        return
     with st.expander(f"Shared sources · {plural(len(sources), 'passage')}", icon=":material/manage_search:"):
         if sources:
             sources_table(sources)
@@ -365,6 +392,7 @@ def start_run(layer: str, rows: list) -> None:
         st.info("Create a question set first (in the Question sets tab), then run it under two variants.",
                 icon=":material/quiz:")
         return
+    offline_prompts_note(clone, compact=True)
     st.caption(f"Ask every question of a set under two variants of the {LAYER_LABELS[layer]} layer; "
                "each question's sources are shared by both.")
     names = {s.id: f"{s.name} · {plural(len(s.questions), 'question')}" for s in sets}
@@ -406,8 +434,8 @@ def run_view() -> None:
         column.metric(label, value)
     totals = run_totals(results)
     st.caption(" · ".join(
-        f"{side.upper()}: {t['input_tokens']} → {t['output_tokens']} tokens, ${t['cost_usd']:.4f}, "
-        f"mean {fmt_ms(t['mean_total_ms'])}" for side, t in totals.items()
+        f"{side.upper()}: mean {fmt_ms(t['mean_total_ms'])}" + (f", ${t['cost_usd']:.4f}" if t["cost_usd"] else "")
+        for side, t in totals.items()
     ))
     for result in results:
         result_card(run, result)
@@ -427,7 +455,7 @@ def result_card(run, result) -> None:
                           on_click=pick_winner, args=(result.id, None if result.winner == winner else winner))
             if result.winner in WINNERS:
                 st.caption(f"Verdict: {verdicts[result.winner]}")
-        shared_sources(result.sources)
+        shared_sources(result.sources, (result.meta_b or {}).get("sources"))
 
 
 # ---------------------------------------------------------------- layout
@@ -454,6 +482,7 @@ st.caption("Active versions: " + " · ".join(
     f"{LAYER_LABELS[name]} v{active_rows[name].version} ({plural(counts[name], 'token')})" for name in LAYERS
 ))
 
+offline_prompts_note(clone)
 edit, past, play, suites, runs = st.tabs(list(TABS.values()), key="prompts.tab", on_change="rerun")
 if edit.open:
     with edit:

@@ -27,8 +27,10 @@ def _url_field(provider: str) -> str:
 
 
 def _save(provider: str, label: str) -> None:
-    """Form callback: store the typed key and forget the field, so the key never stays in the session."""
-    typed = st.session_state.pop(_field(provider), "")  # also drops the browser's submitted value
+    """Form callback: store the typed key and empty the field (in the browser too), so the key never
+    stays in the session or on the page."""
+    typed = st.session_state.get(_field(provider), "")
+    st.session_state[_field(provider)] = ""  # a value set from the server also replaces what the browser shows
     try:
         if _url_field(provider) in st.session_state:
             set_base_url(runtime, provider, st.session_state[_url_field(provider)])
@@ -46,6 +48,12 @@ def _status(item) -> str:
     if item.key_source:
         return f"Key {SOURCES[item.key_source]}: `{item.masked}`"
     return "No key yet." if item.key_required else "No key (most local servers need none)."
+
+
+def clear_key_fields() -> None:
+    """On every run, before the fields exist: empty every key field, so no typed key survives a rerun."""
+    for provider in keys.PROVIDERS:
+        st.session_state[_field(provider)] = ""
 
 
 def key_card(item) -> None:
@@ -80,8 +88,8 @@ def key_card(item) -> None:
 @st.dialog("Delete saved key", on_dismiss=state.close_dialog)
 def delete_dialog(provider: str, label: str) -> None:
     st.markdown(f"Delete the saved **{escape_md(label)}** key?")
-    st.caption("Clones using this provider stop working until a key is added again, unless one is set "
-               "in the environment or in .streamlit/secrets.toml.")
+    st.caption("Clones using this provider stop working until a key is added again, unless one was given "
+               "to the studio when it was started.")
     confirm, cancel = st.columns(2)
     if confirm.button("Delete key", type="primary", icon=":material/delete:", width="stretch"):
         keys.delete_key(runtime, provider)
@@ -120,11 +128,11 @@ def defaults_panel() -> None:
 st.title("Settings", anchor=False)
 state.show_flashes()
 st.caption(
-    "Keys saved here are encrypted before they are stored; the encryption key comes from "
-    f"{escape_md(keys.encryption_key_source(runtime))}. Without a saved key, the studio uses "
-    "`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `SARVAM_API_KEY` or `ELEVENLABS_API_KEY` from the environment or "
-    "`.streamlit/secrets.toml`. Saved keys are only ever shown as their last four characters."
+    "Keys saved here are encrypted before they are stored, and only ever shown as their last four characters. "
+    "Without a saved key, the studio uses a key given to it when it was started, if there is one "
+    "(the README says how)."
 )
+clear_key_fields()
 st.subheader("API keys", anchor=False)
 found = {item.name: item for item in overview(runtime, live=False)}
 cards = [found[name] for name in keys.PROVIDERS]

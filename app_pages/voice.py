@@ -7,7 +7,7 @@ from core.providers.speech import Voice, get_tts
 from studio import state
 from studio.agent_panel import agent_panel
 from studio.components import clone_header
-from studio.runtime import owner_runtime
+from studio.runtime import first_use, owner_runtime
 from studio.text import escape_md, plural
 
 CARDS_SHOWN = 48
@@ -19,6 +19,12 @@ ALL = ""
 
 runtime = owner_runtime()
 clone = state.require_clone(runtime)
+
+
+def speaking(provider: str) -> str:
+    if provider == "offline":
+        return first_use("voice", "the offline voice", "Speaking…")
+    return f"Asking {voices.tts_label(provider)} to speak…"
 
 
 def fail(error: StudioError) -> None:
@@ -121,7 +127,9 @@ def chosen_panel(voice: Voice) -> None:
     if preview.button("Preview", type="primary", icon=":material/play_arrow:", width="stretch"):
         text = voices.preview_text(runtime, clone, own_words=line.startswith("The clone"))
         try:
-            spoken = voices.speak(runtime, text, clone=clone, provider=voice.provider, voice=voice.voice_id, settings=settings)
+            with st.spinner(speaking(voice.provider)):
+                spoken = voices.speak(runtime, text, clone=clone, provider=voice.provider, voice=voice.voice_id,
+                                      settings=settings)
             st.session_state[_PREVIEW] = (spoken.audio.wav(), text)
         except StudioError as error:
             fail(error)
@@ -143,7 +151,8 @@ def playground_panel() -> None:
         text = st.text_area("Text to speak", value=voices.preview_text(runtime, clone), height=140)
         if st.form_submit_button("Speak", type="primary", icon=":material/record_voice_over:"):
             try:
-                st.session_state[_SPOKEN] = voices.speak(runtime, text, clone=clone).audio.wav()
+                with st.spinner(speaking(clone.tts_provider or "offline")):
+                    st.session_state[_SPOKEN] = voices.speak(runtime, text, clone=clone).audio.wav()
             except StudioError as error:
                 fail(error)
     if audio := st.session_state.get(_SPOKEN):

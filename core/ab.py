@@ -8,7 +8,7 @@ person (a / b / tie) and a `scores` map that automatic judges can fill later:
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from time import perf_counter
 from typing import Callable, Iterator, Sequence
 
@@ -35,19 +35,46 @@ class Variant:
     label: str
     prompts: dict[str, str]
     versions: dict[str, int | None]
+    retrieval: dict = field(default_factory=dict)  # overrides of the clone's top_k / hybrid / min_score
 
     def record(self) -> dict:
         drafts = {layer: self.prompts[layer] for layer in LAYERS if self.versions.get(layer) is None}
-        return {"label": self.label, "versions": dict(self.versions), "drafts": drafts}
+        return {"label": self.label, "versions": dict(self.versions), "drafts": drafts,
+                **({"retrieval": dict(self.retrieval)} if self.retrieval else {})}
+
+
+RETRIEVAL_KEYS = ("top_k", "hybrid", "min_score")
+
+
+def retrieval_overrides(clone: Clone, retrieval: dict | None) -> dict:
+    """The retrieval settings (top_k 1-20, hybrid, min_score 0-1) that differ from the clone's own."""
+    overrides = {}
+    for name, value in (retrieval or {}).items():
+        if name not in RETRIEVAL_KEYS:
+            raise InvalidInput(f"A variant can change top_k, hybrid or min_score, not '{name}'.")
+        if name == "top_k" and not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 20):
+            raise InvalidInput("Sources per answer (top k) must be a whole number from 1 to 20.")
+        if name == "min_score" and not (isinstance(value, (int, float)) and 0 <= value <= 1):
+            raise InvalidInput("The minimum relevance must be between 0 and 1.")
+        value = bool(value) if name == "hybrid" else (float(value) if name == "min_score" else value)
+        if value != getattr(clone, name):
+            overrides[name] = value
+    return overrides
+
+
+def with_retrieval(clone: Clone, retrieval: dict | None) -> Clone:
+    """A detached copy of the clone with a variant's retrieval settings (the stored clone is untouched)."""
+    return clone.model_copy(update=retrieval) if retrieval else clone
 
 
 def _describe(versions: dict[str, int | None]) -> str:
     return " · ".join(f"{layer} {'draft' if versions[layer] is None else f'v{versions[layer]}'}" for layer in LAYERS)
 
 
-def make_variant(session: Session, clone: Clone, choice: dict | None = None, label: str = "") -> Variant:
+def make_variant(session: Session, clone: Clone, choice: dict | None = None, label: str = "",
+                 retrieval: dict | None = None) -> Variant:
     """Per layer: an int picks that saved version, a str is an unsaved draft (checked like a save),
-    missing or None means the active version."""
+    missing or None means the active version. `retrieval` may override top_k, hybrid, min_score."""
     active = active_prompts(session, clone.id)
     prompts, versions = {}, {}
     for layer in LAYERS:
@@ -63,14 +90,14 @@ def make_variant(session: Session, clone: Clone, choice: dict | None = None, lab
             prompts[layer], versions[layer] = active[layer].content, active[layer].version
         else:
             raise NotFound(f"The {layer} layer has no active version; activate one first.")
-    return Variant(label or _describe(versions), prompts, versions)
+    return Variant(label or _describe(versions), prompts, versions, retrieval_overrides(clone, retrieval))
 
 
 def variant_from_record(session: Session, clone: Clone, record: dict) -> Variant:
     """Rebuild a variant from a run's record (to run it again)."""
     choice = {layer: (record.get("drafts") or {}).get(layer, (record.get("versions") or {}).get(layer))
               for layer in LAYERS}
-    return make_variant(session, clone, choice, record.get("label", ""))
+    return make_variant(session, clone, choice, record.get("label", ""), record.get("retrieval"))
 
 
 # ---------------------------------------------------------------- answering
@@ -155,10 +182,16 @@ class Comparison:
     retrieval_ms: float
     a: VariantStream
     b: VariantStream
+    sources_b: list[Source] | None = None  # B's own, when its retrieval settings differ from A's
+
+    @property
+    def shared(self) -> bool:
+        return self.sources_b is None
 
 
 def compare(runtime, clone_id: str, question: str, variant_a: Variant, variant_b: Variant) -> Comparison:
-    """Retrieve once for `question`; the two streams answer from exactly these sources."""
+    """Retrieve once for `question`; the two streams answer from exactly these sources (unless the
+    variants' retrieval settings differ: then each answers from its own retrieval)."""
     from core.knowledge.search import retrieve
 
     question = " ".join(str(question or "").split())
@@ -167,10 +200,14 @@ def compare(runtime, clone_id: str, question: str, variant_a: Variant, variant_b
     with runtime.session() as session:
         clone = get_clone(session, clone_id)
     start = perf_counter()
-    sources = list(retrieve(runtime, clone, question).sources)
+    sources = list(retrieve(runtime, with_retrieval(clone, variant_a.retrieval), question).sources)
+    sources_b = None
+    if variant_b.retrieval != variant_a.retrieval:
+        sources_b = list(retrieve(runtime, with_retrieval(clone, variant_b.retrieval), question).sources)
     retrieval_ms = _ms(start)
     return Comparison(question, sources, retrieval_ms, VariantStream(runtime, clone, question, sources, variant_a),
-                      VariantStream(runtime, clone, question, sources, variant_b))
+                      VariantStream(runtime, clone, question, sources if sources_b is None else sources_b, variant_b),
+                      sources_b)
 
 
 def source_records(sources: Sequence[Source]) -> list[dict]:
@@ -211,7 +248,8 @@ def _answer_both(runtime, clone, run, position, question, variant_a, variant_b) 
         owner_id=run.owner_id, run_id=run.id, position=position, question=comparison.question,
         answer_a=a.text, answer_b=b.text, sources=source_records(comparison.sources),
         meta_a={**a.meta(), "retrieval_ms": comparison.retrieval_ms},
-        meta_b={**b.meta(), "retrieval_ms": comparison.retrieval_ms},
+        meta_b={**b.meta(), "retrieval_ms": comparison.retrieval_ms,
+                **({} if comparison.shared else {"sources": source_records(comparison.sources_b)})},
         shown_first=secrets.choice("ab"),  # blind votes show the two answers in this order
     )
     with runtime.session() as session:

@@ -63,17 +63,32 @@ ChatEvent = Union[Retrieved, Token, Finished]
 # ---------------------------------------------------------------- assembly
 
 
+_SOURCES_TAG = re.compile(r"<(?=\s*/?\s*sources\b)", re.IGNORECASE)
+
+
+def _label(value: str) -> str:
+    """A file name or heading for the line above a fenced passage: one line, no angle brackets,
+    so a document cannot close the <sources> block or start a line of its own."""
+    return " ".join(str(value or "").split()).replace("<", "‹").replace(">", "›")
+
+
 def format_sources(sources: Sequence[Source]) -> str:
-    """Numbered sources, each fenced so that its text reads as data, never as instructions."""
+    """Numbered sources, each fenced so that its text reads as data, never as instructions.
+
+    Everything from a document is escaped: its file name and heading are flattened to one line
+    without angle brackets, its passage sits in a fence longer than any backtick run inside it,
+    with any <sources> / </sources> tag in it defused.
+    """
     if not sources:
         return NO_SOURCES
     blocks = []
     for source in sources:
-        where = source.document + (f", page {source.page}" if source.page else "")
-        where += f" — {source.heading}" if source.heading else ""
-        longest = max((len(run) for run in re.findall(r"`+", source.text)), default=0)
+        where = _label(source.document) + (f", page {int(source.page)}" if source.page else "")
+        where += f" — {_label(source.heading)}" if _label(source.heading) else ""
+        text = _SOURCES_TAG.sub("‹", source.text.strip())
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
         fence = "`" * max(3, longest + 1)
-        blocks.append(f"[{source.n}] {where}\n{fence}text\n{source.text.strip()}\n{fence}")
+        blocks.append(f"[{source.n}] {where}\n{fence}text\n{text}\n{fence}")
     return "\n\n".join(blocks)
 
 

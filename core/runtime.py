@@ -23,6 +23,7 @@ class Runtime:
         settings.files_dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(settings.database_url)
         migrate(self.engine)
+        self.resumed_documents: list[str] = []  # ids start-up recovery queued on this process's worker
 
     def session(self) -> Session:
         return session(self.engine)
@@ -58,7 +59,7 @@ def open_runtime(settings: Settings | None = None, seed_demo: bool = True) -> Ru
     from core.knowledge.ingest import recover_interrupted
 
     runtime = Runtime(settings or load_settings())
-    recover_interrupted(runtime)
+    runtime.resumed_documents = recover_interrupted(runtime)
     if seed_demo:
         from core.demo import ensure_demo_clone
 

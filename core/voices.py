@@ -20,10 +20,9 @@ from typing import Iterator
 from sqlalchemy import func
 from sqlmodel import select
 
-from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, MissingKey, ProviderError
 from core.keys import resolve_key
-from core.owners import owner_of, resolve
+from core.owners import resolve
 from core.spend import check_cap
 from core.models import Clone, Conversation, Message, UsageEvent
 from core.providers.speech import TTS, Audio, AudioChunk, Transcript, Voice, get_stt, get_tts, join_audio, speakable, stt_classes, tts_classes
@@ -234,20 +233,28 @@ def choose_voice(runtime, clone: Clone | None = None, provider: str | None = Non
     return VoiceChoice(tts, voice or tts.default_voice, tts.settings(settings), language)
 
 
-def last_answer(runtime, clone_id: str) -> str | None:
-    """The clone's most recent complete answer, as it would be read aloud."""
+RECENT_ANSWERS = 25  # how far back the preview looks for a successful answer
+
+
+def last_answer(runtime, clone_id: str, owner_id: str | None = None) -> str | None:
+    """The clone's most recent successful answer, as it would be read aloud: complete, without an
+    error, and grounded (it cited at least one of its documents), so a "couldn't find anything"
+    reply or a failed turn is never what the voice preview says."""
     query = (
-        select(Message.content)
+        select(Message.content, Message.citations, Message.error)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.clone_id == clone_id, Message.owner_id == owner_of(runtime), Message.role == "assistant",
+        .where(Conversation.clone_id == clone_id, Message.owner_id == resolve(runtime, owner_id), Message.role == "assistant",
                Message.status == "complete")
         .order_by(Message.created_at.desc())
-        .limit(1)
+        .limit(RECENT_ANSWERS)
     )
     with runtime.session() as session:
-        content = session.exec(query).first()
-    text = " ".join(speakable(content or "").split())
-    return text or None
+        rows = session.exec(query).all()
+    for content, cited, error in rows:
+        text = " ".join(speakable(content or "").split())
+        if text and not error and any(c.get("cited") for c in cited or []):
+            return text
+    return None
 
 
 def preview_text(runtime, clone: Clone, own_words: bool = True) -> str:

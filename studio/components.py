@@ -37,18 +37,46 @@ def offline_badge() -> None:
     )
 
 
+PAGE_SETTINGS = "app_pages/settings.py"
+
+
+def offline_prompts_note(clone, compact: bool = False) -> None:
+    """Why, offline, prompt versions give identical answers; what still changes them; how to connect a model."""
+    if not is_offline(clone.llm_provider):
+        return
+    if compact:
+        st.caption(":material/cloud_off: Offline, both variants quote the same passages word for word unless their "
+                   "retrieval settings differ (open *Retrieval settings* under a variant). Connect a model on "
+                   "Settings to compare how prompts change the wording.")
+        return
+    with st.container(border=True):
+        st.markdown(":material/cloud_off: **Offline mode: prompt versions make no visible difference here.**")
+        st.caption(
+            "The offline model answers by quoting passages from this clone's documents: it ignores style "
+            "instructions in the system and user layers, and the RAG layer's wording does not change what it "
+            "quotes. What still changes its answers is retrieval: sources per answer (top k), hybrid search "
+            "and minimum relevance, which each variant can change in the playground and A/B runs. To hear your "
+            "prompts at work, connect a model: add a key on Settings, or point the studio at an "
+            "OpenAI-compatible server on this machine, such as Ollama or llama.cpp's server."
+        )
+        st.page_link(PAGE_SETTINGS, label="Connect a model in Settings", icon=":material/settings:")
+
+
 def status_badge(status: str) -> None:
     label, color, icon = STATUS.get(status, (status.title(), "gray", None))
     st.badge(label, color=color, icon=icon)
 
 
-def clone_header(clone, subtitle: str, offline: bool = False) -> None:
-    """Page title for a page about one clone: avatar, name, a line of context (plain text)."""
+def clone_header(clone, subtitle: str, offline: bool = False, controls=None) -> None:
+    """Page title for a page about one clone: avatar, name, a line of context (plain text);
+    `controls()` draws extra widgets on that line (Chat: the model and voice picker)."""
     st.title(f"{escape_md(clone.avatar)} {escape_md(clone.name)}", anchor=False)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.caption(escape_md(subtitle), width="content")
         if offline:
             offline_badge()
+        if controls is not None:
+            controls()
 
 
 def card_stats(documents: int, chats: int, last_used) -> str:
@@ -81,8 +109,9 @@ def classification_badges(clone, max_tags: int = 4) -> str:
     return " ".join(badges)
 
 
-def message_bubble(message: Message, avatar: str | None = None, show_error: bool = True) -> None:
-    """One chat message: the text, then for answers the citations, inspector and caption."""
+def message_bubble(message: Message, avatar: str | None = None, show_error: bool | None = True) -> None:
+    """One chat message: the text, then for answers the citations, inspector and caption.
+    show_error: True shows a failure in full, False as a quiet line, None not at all (the caller does)."""
     with st.chat_message(message.role, avatar=avatar if message.role == "assistant" else None):
         if message.content:
             st.markdown(
@@ -94,6 +123,8 @@ def message_bubble(message: Message, avatar: str | None = None, show_error: bool
             st.warning(_cut_off(message), icon=":material/warning:")
         if message.status == "error" and show_error:
             st.error(escape_md(message.error or "The answer failed; ask again."), icon=":material/error:")
+        elif message.status in ("error", "partial") and show_error is False and not message.content:
+            st.caption("This answer failed.")  # an old failure: no red box lingering in the thread
         answer_details(message.citations or [], message)
 
 
@@ -146,6 +177,18 @@ def passage(text: str) -> str:
 def _shorten(text: str, limit: int) -> str:
     text = passage(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def passage_row(source) -> None:
+    """One search result: its score, document, page and first words; it expands to the whole passage."""
+    where = source.document + (f" · page {source.page}" if source.page else "")
+    label = f"{source.score:.2f} · {where} — {_shorten(source.text, 90)}"
+    with st.expander(escape_md(label), icon=":material/description:"):
+        if source.heading:
+            st.caption(escape_md(source.heading))
+        body = _HEADING_LINE.sub("", source.text or "")
+        paragraphs = [" ".join(part.split()) for part in re.split(r"\n\s*\n", body) if part.strip()]
+        st.markdown("\n\n".join(escape_md(part) for part in paragraphs) or escape_md(passage(source.text)))
 
 
 def retrieval_inspector(citations: list[dict], expanded: bool = False) -> None:
@@ -201,22 +244,43 @@ def sources_table(sources: list[dict], show_cited: bool = False, show_ranks: boo
 
 
 def timings_caption(message: Message) -> None:
-    """Discreet facts about an answer: timings, provider and model, tokens, prompt versions."""
+    """A human line under an answer ("offline · 38 ms"); the technical facts behind "details"."""
     timings = message.timings or {}
-    parts = [
-        f"retrieval {fmt_ms(timings.get('retrieval'))}",
-        f"first token {fmt_ms(timings.get('first_token'))}",
-        f"total {fmt_ms(timings.get('total'))}",
-    ]
-    if message.provider:
-        parts.append(f"{message.provider} · {message.model or ''}".rstrip(" ·"))
-    if message.input_tokens or message.output_tokens:
-        parts.append(f"{message.input_tokens} → {message.output_tokens} tokens")
-    if message.cost_usd:
-        parts.append(f"${message.cost_usd:.4f}")
-    if label := prompt_versions_label(message.prompt_versions):
-        parts.append(label)
-    st.caption(escape_md(" · ".join(parts)))
+    facts = {
+        "Found passages in": fmt_ms(timings.get("retrieval")),
+        "First words after": fmt_ms(timings.get("first_token")),
+        "Tokens": f"{message.input_tokens:,} in → {message.output_tokens:,} out"
+        if message.input_tokens or message.output_tokens else "",
+        "Prompt versions": prompt_versions_label(message.prompt_versions),
+    }
+    answer_meta(message.provider, message.model, timings.get("total"), message.cost_usd, facts)
+
+
+def answer_meta(provider: str | None, model: str | None, total_ms: float | None, cost: float | None,
+                facts: dict[str, str]) -> None:
+    """One discreet line: who answered and how long it took; cost only when there was one. The rest
+    (model, timings, tokens, prompt versions) sits behind a small "details" toggle."""
+    offline = is_offline(provider or "offline")
+    who = "offline" if offline else (model or catalog_label(provider))
+    line = [who, fmt_ms(total_ms)] + ([f"${cost:.4f}"] if cost else [])
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.caption(escape_md(" · ".join(part for part in line if part and part != "–")), width="content")
+        with st.popover("details", type="tertiary"):
+            rows = {"Model": f"{catalog_label(provider)} · {model}" if model else catalog_label(provider), **facts}
+            if cost:
+                rows["Cost"] = f"${cost:.4f}"
+            for name, value in rows.items():
+                if value and value != "–":
+                    st.caption(f"**{escape_md(name)}**: {escape_md(value)}")
+
+
+def catalog_label(provider: str | None) -> str:
+    from core.providers import catalog
+
+    try:
+        return catalog.provider_label(provider or "offline")
+    except Exception:  # an unknown or removed provider keeps its plain name
+        return provider or "offline"
 
 
 def document_row(document: Document):

@@ -164,3 +164,37 @@ def offline_fallback(message: Message | None, *, key: str) -> bool:
         st.error(escape_md(message.error), icon=":material/cloud_off:")
     return st.button("Answer offline instead", key=key, icon=":material/offline_bolt:",
                      help="Ask the same question again with the offline model, which quotes this clone's documents.")
+
+
+def clone_model_picker(runtime, clone: Clone, *, key: str) -> dict | None:
+    """The clone's model and voice in a small menu (Chat's header). Returns the changed Clone fields
+    when the user applies them, else None; the caller saves them."""
+    from core import voices
+
+    label = f"{catalog_label_short(clone.llm_provider)} · {clone.llm_model}"
+    with st.popover(label, icon=":material/neurology:", help="The model and voice this clone answers with"):
+        provider, model = llm_picker(runtime, clone.llm_provider, clone.llm_model, key=f"{key}.llm")
+        pool = voices.gallery(runtime).voices
+        current = voices.choose_voice(runtime, clone)
+        names = {f"{v.provider}/{v.voice_id}": f"{v.name} ({voices.tts_label(v.provider)})" for v in pool}
+        now = f"{current.tts.name}/{current.voice}"
+        names.setdefault(now, f"{current.voice or 'default'} ({voices.tts_label(current.tts.name)})")
+        picked = st.selectbox("Voice", list(names), index=list(names).index(now), key=f"{key}.voice",
+                              format_func=names.__getitem__)
+        st.caption("More voices, and tuning, on the Voice page.")
+        fields = {"llm_provider": provider, "llm_model": model}
+        if picked != now:
+            tts_provider, tts_voice = picked.split("/", 1)
+            fields |= {"tts_provider": tts_provider, "tts_voice": tts_voice}
+        changed = {name: value for name, value in fields.items() if getattr(clone, name) != value}
+        if st.button("Use for this clone", key=f"{key}.apply", type="primary", icon=":material/check:",
+                     disabled=not changed, width="stretch"):
+            return changed
+    return None
+
+
+def catalog_label_short(provider: str) -> str:
+    """"Offline" rather than "Offline (on this machine)"; other providers by their name."""
+    if provider == OFFLINE:
+        return "Offline"
+    return _provider_label(provider, True).split(" (")[0]

@@ -26,3 +26,18 @@ def owner_runtime():
 
     runtime = get_runtime()
     return runtime.scoped(current_owner(runtime))
+
+
+@st.cache_resource(show_spinner=False)
+def warm_offline_models():
+    """Once per process: load the offline models in a background thread (see core.warmup)."""
+    from core.warmup import start_background
+
+    return start_background()
+
+
+def first_use(name: str, what: str, otherwise: str) -> str:
+    """A spinner's text: "Loading <what>, first time only…" while that offline model is not in memory."""
+    from core.warmup import loaded
+
+    return f"Loading {what}, first time only…" if not loaded(name) else otherwise

@@ -14,8 +14,11 @@ def escape_md(text: str) -> str:
 
 
 def model_markdown(text: str) -> str:
-    """Model output as Markdown (HTML is never rendered); `$` stays a dollar sign, not LaTeX."""
-    return (text or "").replace("$", r"\$")
+    """Model output as Markdown that loads nothing by itself: no images, no HTML, links only to
+    web pages, `$` a dollar sign (see studio.safe_markdown). Stream with safe_markdown.write_stream."""
+    from studio.safe_markdown import safe_markdown
+
+    return safe_markdown(text)
 
 
 def plural(count: int, word: str) -> str:
@@ -49,8 +52,9 @@ def fmt_ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 
 def prompt_versions_label(versions: dict | None) -> str:
-    """{"system": 2, "rag": 1, "user": 1} -> "prompts s2 · r1 · u1"."""
+    """{"system": 2, "rag": 1, "user": 1} -> "system v2 · RAG v1 · user v1" (a draft: "system draft")."""
     if not versions:
         return ""
-    parts = [f"{layer[0]}{versions[layer]}" for layer in ("system", "rag", "user") if layer in versions]
-    return "prompts " + " · ".join(parts)
+    names = {"system": "system", "rag": "RAG", "user": "user"}
+    return " · ".join(f"{names[layer]} {'draft' if versions[layer] is None else f'v{versions[layer]}'}"
+                      for layer in names if layer in versions)

@@ -1,15 +1,15 @@
-"""One chat turn as the page sees it: text for st.write_stream, the rest kept on the side."""
+"""One chat turn as the page sees it: raw text pieces for safe_markdown.write_stream, the rest kept on the side."""
 from __future__ import annotations
 
 from typing import Iterable, Iterator
 
 from core.chat import Finished, Retrieved, Token
 from core.models import Message
-from studio.text import model_markdown
 
 
 class StreamedTurn:
-    """Wraps `core.chat.ask` events; iterate `text()` to stream the answer's Markdown."""
+    """Wraps `core.chat.ask` events; iterate `text()` for the answer's raw pieces (render them with
+    studio.safe_markdown.write_stream, never piece by piece)."""
 
     def __init__(self, events: Iterable):
         self._events = events
@@ -24,7 +24,7 @@ class StreamedTurn:
                 self.thread_id = event.thread_id
                 self.sources = list(event.sources)
             elif isinstance(event, Token):
-                yield model_markdown(event.text)
+                yield event.text
             elif isinstance(event, Finished):
                 self.message = event.message
                 self.citations = list(event.citations)

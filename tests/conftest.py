@@ -10,8 +10,38 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
+from tests.socket_guard import SocketGuard
 
 DATA = Path(__file__).parent / "data"
+GUARDED_PYTHON = Path(__file__).parent / "guarded_python"
+
+
+@pytest.fixture(scope="session")
+def socket_guard(tmp_path_factory):
+    """For the whole session: any connection to a non-loopback address is refused and recorded,
+    in this process and in the Python subprocesses tests start (through PYTHONPATH)."""
+    log = tmp_path_factory.mktemp("socket-guard") / "blocked.log"
+    guard = SocketGuard(log_file=str(log))
+    guard.install()
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "CLONE_STUDIO_SOCKET_GUARD_LOG")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARDED_PYTHON), saved["PYTHONPATH"]]))
+    os.environ["CLONE_STUDIO_SOCKET_GUARD_LOG"] = str(log)
+    yield guard
+    guard.uninstall()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def _no_connections_leave_the_machine(socket_guard):
+    """Fails the test that tried to connect off this machine, even if the code swallowed the error."""
+    socket_guard.take()
+    yield
+    if blocked := socket_guard.take():
+        pytest.fail(f"this test tried to connect to non-loopback addresses: {', '.join(sorted(set(blocked)))}")
 
 
 def _fresh_database(base_url: str) -> tuple[str, callable]:

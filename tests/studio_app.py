@@ -41,7 +41,8 @@ def open_app(page: str | None = None, query: dict | None = None) -> AppTest:
 
 
 @pytest.fixture
-def app(settings) -> Callable[..., AppTest]:
+def app(settings, monkeypatch) -> Callable[..., AppTest]:
+    monkeypatch.setenv("CLONE_STUDIO_WARMUP", "0")  # no model-loading thread left running when pytest exits
     st.cache_resource.clear()
     yield open_app
     st.cache_resource.clear()

@@ -131,3 +131,24 @@ def test_a_run_refuses_another_clones_question_set(runtime, keeper):
         run_ab(runtime, keeper.id, suite.id, variant(runtime, keeper), variant(runtime, keeper))
     with runtime.session() as session:
         assert list_runs(session, keeper.id) == []
+
+
+def test_a_variant_may_carry_retrieval_settings_so_offline_answers_can_differ(runtime, keeper):
+    with runtime.session() as session:
+        narrow = make_variant(session, keeper, None, "B: top 1", {"top_k": 1, "hybrid": True, "min_score": 0.0})
+        assert narrow.retrieval == {"top_k": 1}  # only what differs from the clone is kept
+        assert variant_from_record(session, keeper, narrow.record()).retrieval == {"top_k": 1}
+        for bad in ({"top_k": 0}, {"min_score": 2}, {"temperature": 1}):
+            with pytest.raises(InvalidInput):
+                make_variant(session, keeper, None, "", bad)
+    comparison = compare(runtime, keeper.id, "When is paraffin delivered?", variant(runtime, keeper), narrow)
+    assert not comparison.shared and len(comparison.sources_b) == 1 < len(comparison.sources)
+    assert comparison.b.sources == comparison.sources_b and comparison.a.sources == comparison.sources
+    with runtime.session() as session:
+        suite = create_question_set(session, keeper.id, "Facts", ["When is paraffin delivered?"])
+    run = run_ab(runtime, keeper.id, suite.id, variant(runtime, keeper), narrow)
+    with runtime.session() as session:
+        (result,) = run_results(session, run.id)
+        assert get_run(session, run.id).variant_b["retrieval"] == {"top_k": 1}
+    assert len(result.meta_b["sources"]) == 1 and len(result.sources) > 1
+    assert "sources" not in result.meta_a

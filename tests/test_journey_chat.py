@@ -46,20 +46,20 @@ def test_create_upload_ask_and_see_the_page_cited(studio, browser, tmp_path):
         page.get_by_text("Ada, the Studio Guide").first.wait_for()
         screenshot(page, "clones")
 
-        # Create a clone.
+        # Create a clone: New clone opens the wizard, From scratch first; it lands on the clone's Knowledge page.
         streamlit_button(page, "New clone").click()
-        dialog = page.get_by_role("dialog")
-        dialog.get_by_label("Name").fill("Stella, the astronomer")
-        dialog.get_by_label("Description").fill("Knows the Marlow Hill Observatory inside out.")
-        screenshot(page, "new-clone-dialog")
-        streamlit_button(dialog, "Create clone").click()
+        page.wait_for_url(re.compile(r"/new_clone"))
+        page.locator(".st-key-method-scratch button").click()
+        page.get_by_label("Name").fill("Stella, the astronomer")
+        page.get_by_label("Description").fill("Knows the Marlow Hill Observatory inside out.")
+        screenshot(page, "new-clone-wizard")
+        streamlit_button(page, "Next: review").click()
+        streamlit_button(page, "Create clone").click()
         page.get_by_text("Stella, the astronomer is ready").wait_for()
+        page.wait_for_url(re.compile(r"/knowledge\?clone="))
         wait_idle(page)
 
         # Give it knowledge: upload the PDF and wait until it is ready.
-        clone_id = re.search(r"clone=(\w+)", page.url).group(1)  # the new clone is the selected one
-        page.locator(f".st-key-knowledge-{clone_id} button").click()
-        page.wait_for_url(re.compile(r"/knowledge\?clone="))
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(pdf))
         page.get_by_text("observatory.pdf").first.wait_for()
         streamlit_button(page, "Add to knowledge").click()
@@ -82,7 +82,9 @@ def test_create_upload_ask_and_see_the_page_cited(studio, browser, tmp_path):
         wait_idle(page)
         page.get_by_text(re.compile(r"^Inspector")).click()
         page.get_by_test_id("stDataFrame").first.wait_for()
-        page.get_by_text(re.compile(r"prompts s1 · r1 · u1")).wait_for()
+        page.get_by_text(re.compile(r"^offline · \d")).first.wait_for()  # the human line
+        page.get_by_role("button", name="details").first.click()
+        page.get_by_text(re.compile(r"system v1 · RAG v1 · user v1")).wait_for()
         screenshot(page, "chat")
 
         # A reload lands on the same clone and thread.

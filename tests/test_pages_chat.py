@@ -1,10 +1,13 @@
 """The Chat page through AppTest: a cited, streamed answer; threads; the URL carries clone and thread."""
 from __future__ import annotations
 
-from core.clones import create_clone, update_clone
+import re
+
+from core.clones import create_clone, get_clone, update_clone
 from core.conversations import list_threads, thread_messages
 from core.knowledge.ingest import ingest_now
 from studio.state import PAGE_CHAT
+from tests.fakes.fixtures import no_outside_keys  # noqa: F401
 from tests.studio_app import app, button, no_exception, studio_runtime, texts  # noqa: F401
 
 NOTES = (
@@ -39,7 +42,9 @@ def test_an_answer_shows_citations_inspector_and_details(app, studio_runtime):
     page = texts(at)
     assert "first Monday" in page  # the answer, rendered
     assert "lighthouse.md" in page  # a citation card
-    assert "prompts s1 · r1 · u1" in page and "offline · extractive" in page
+    assert "system v1 · RAG v1 · user v1" in page  # behind "details"
+    assert re.search(r"^offline · \d+ ms$", page, re.MULTILINE)  # the human line
+    assert "$0.0000" not in page and "prompts s1" not in page
     assert any(e.label.startswith("Inspector") for e in at.expander)
     (inspector,) = at.dataframe
     assert inspector.value["Cited"].any()
@@ -137,3 +142,49 @@ def test_a_citation_card_shows_the_heading_apart_from_the_passage():
 
     assert passage("# Opening hours\n\nThe bakery opens at seven.") == "The bakery opens at seven."
     assert passage("## Only a heading") == "Only a heading"
+
+
+def test_the_model_and_voice_are_chosen_in_the_chat_header(app, studio_runtime, no_outside_keys):
+    clone, at = chat_page(app, studio_runtime)
+    prefix = f"chat.model.{clone.id}"
+    assert "Offline · extractive" in popovers(at)
+    assert button(at, "Use for this clone").disabled  # nothing changed yet
+    at.selectbox(key=f"{prefix}.llm.provider").select("openai_compatible").run()
+    at.selectbox(key=f"{prefix}.llm.model.openai_compatible").select("__custom__").run()
+    at.text_input(key=f"{prefix}.llm.custom.openai_compatible").input("llama3.1:8b").run()
+    voice = at.selectbox(key=f"{prefix}.voice")
+    assert voice.options[voice.index] == "Joe (Offline voice (Piper))"  # the clone's own voice
+    button(at, "Use for this clone").click().run()
+    no_exception(at)
+
+    with studio_runtime.session() as session:
+        saved = get_clone(session, clone.id)
+    assert (saved.llm_provider, saved.llm_model) == ("openai_compatible", "llama3.1:8b")
+    assert "now answers with llama3.1:8b" in texts(at)
+    assert "OpenAI-compatible server · llama3.1:8b" in popovers(at)
+
+
+def popovers(at) -> list[str]:
+    return [node.proto.popover.label for node in at.get("popover")]
+
+
+def test_an_old_failure_does_not_linger_once_the_next_question_is_answered(app, studio_runtime):
+    from core.conversations import append_message
+    from core.models import Conversation, Message
+
+    clone, _ = chat_page(app, studio_runtime)
+    with studio_runtime.session() as session:
+        thread = Conversation(clone_id=clone.id, title="Lamp")
+        session.add(thread)
+        session.commit()
+        session.refresh(thread)
+        for message in (Message(role="user", content="What lens?"),
+                        Message(role="assistant", status="error", error="The model timed out; ask again.",
+                                provider="offline"),
+                        Message(role="user", content="When is paraffin delivered?"),
+                        Message(role="assistant", content="On the first Monday [1].", provider="offline")):
+            append_message(session, thread, message)
+    at = app(PAGE_CHAT, query={"clone": clone.id, "thread": thread.id})
+    no_exception(at)
+    assert not at.error and "The model timed out" not in texts(at)
+    assert "This answer failed." in texts(at)

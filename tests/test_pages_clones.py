@@ -51,52 +51,43 @@ def test_every_page_renders_an_empty_studio(app, studio_runtime):
         assert not at.chat_input and not at.file_uploader
 
 
-def test_create_a_clone_through_the_dialog(app, studio_runtime):
+def test_new_clone_opens_the_one_wizard_with_from_scratch_first(app, studio_runtime):
     at = app()
     button(at, "New clone").click().run()
-    at.text_input(key="new.name").input("Marie, the chemist")
-    at.text_area(key="new.description").input("Knows her lab notebooks by heart.")
-    at.button_group(key="new.avatar").set_value("🧑‍🔬")
-    at.text_area(key="new.system").input("You are {{ clone_name }}. Speak precisely.")
+    no_exception(at)
+    assert "How to start" in texts(at)
+    first = next(b for b in at.button if b.key and b.key.startswith("method-"))
+    assert first.key == "method-scratch"
+    at.button(key="method-scratch").click().run()
+    at.text_input[0].input("Marie, the chemist")
+    button(at, "Next: review").click().run()
     button(at, "Create clone").click().run()
     no_exception(at)
-
     with studio_runtime.session() as session:
         clone = find_clone(session, "Marie, the chemist")
-        system = active_prompts(session, clone.id)["system"]
-    assert (clone.description, clone.avatar) == ("Knows her lab notebooks by heart.", "🧑‍🔬")
-    assert system.version == 1 and system.content == "You are {{ clone_name }}. Speak precisely."
+    assert clone.created_from == "scratch"
     assert "Marie, the chemist is ready" in texts(at)
-    assert at.query_params["clone"] == clone.id
-    assert not [b for b in at.button if b.label == "Create clone"]  # the dialog closed
 
 
-def test_a_taken_name_is_refused_inside_the_dialog(app, studio_runtime):
-    at = app()
-    button(at, "New clone").click().run()
-    at.text_input(key="new.name").input(DEMO_NAME.upper())
-    button(at, "Create clone").click().run()
-    no_exception(at)
-    assert "already have a clone called" in texts(at)
-    assert button(at, "Create clone")  # still open, nothing lost
-    with studio_runtime.session() as session:
-        assert len(list_clones(session)) == 1
-
-
-def test_edit_a_clone_saves_details_and_a_new_system_prompt_version(app, studio_runtime):
+def test_edit_a_clone_saves_details_and_links_to_prompts_for_the_system_prompt(app, studio_runtime):
     at = app()
     demo_id = at.query_params["clone"]
     at.button(key=f"edit-{demo_id}").click().run()
+    assert not [a for a in at.text_area if a.key == f"edit.{demo_id}.system"]  # edited in one place only
+    assert "system prompt" in texts(at)
     at.text_input(key=f"edit.{demo_id}.name").input("Ada the Guide")
-    at.text_area(key=f"edit.{demo_id}.system").input("You are {{ clone_name }}. Be brief.")
     button(at, "Save changes").click().run()
     no_exception(at)
     with studio_runtime.session() as session:
-        clone = find_clone(session, demo_id)
-        system = active_prompts(session, demo_id)["system"]
-    assert clone.name == "Ada the Guide"
-    assert (system.version, system.content) == (2, "You are {{ clone_name }}. Be brief.")
+        assert find_clone(session, demo_id).name == "Ada the Guide"
+        assert active_prompts(session, demo_id)["system"].version == 1
     assert "Ada the Guide" in texts(at)
+
+    at.button(key=f"edit-{demo_id}").click().run()
+    button(at, "Edit the system prompt").click().run()
+    no_exception(at)
+    assert at.query_params["clone"] == demo_id
+    assert "Active versions: System v1" in texts(at)
 
 
 def test_delete_asks_for_confirmation_first(app, studio_runtime):
@@ -271,16 +262,6 @@ def test_prompts_opens_the_prompt_studio_on_that_clone(app, studio_runtime):
     no_exception(at)
     assert at.query_params["clone"] == other.id
     assert "Active versions: System v1" in texts(at)
-
-
-def test_new_clone_offers_the_template_wizard(app):
-    at = app()
-    button(at, "New clone").click().run()
-    button(at, "Browse templates").click().run()
-    no_exception(at)
-    assert "How to start" in texts(at)
-    at.switch_page(PAGE_CLONES).run()
-    assert not [b for b in at.button if b.label == "Create clone"]  # the dialog does not come back
 
 
 def test_settings_in_the_edit_dialog_save_model_retrieval_and_classification(app, studio_runtime, no_outside_keys):

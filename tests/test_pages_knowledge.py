@@ -1,8 +1,10 @@
 """The Knowledge page through AppTest: upload several files, paste text, watch status, delete, search."""
 from __future__ import annotations
 
-from core.clones import create_clone
+from core.clones import create_clone, update_clone
 from core.knowledge.ingest import ingest_now, list_documents
+from core.providers.base import Source
+from studio.relevance import NOISE_FLOOR, relevant_passages
 from studio.state import PAGE_KNOWLEDGE
 from tests.studio_app import app, button, no_exception, studio_runtime, texts, unescape  # noqa: F401
 
@@ -93,18 +95,62 @@ def test_delete_a_document_after_confirming(app, studio_runtime):
     assert "No documents yet" in texts(at)
 
 
-def test_search_shows_what_retrieval_returns_with_scores(app, studio_runtime):
+LONG_ORCHARD = ORCHARD + "\n" + " ".join(f"Row {n} holds Conference and Comice pears." for n in range(1, 13)) + "\n"
+
+
+def search(at, query):
+    [t for t in at.text_input if t.label == "Question"][0].input(query).run()
+    no_exception(at)
+    return [e for e in at.expander if e.label[:1].isdigit()]
+
+
+def test_search_lists_relevant_passages_best_first_and_each_expands_to_the_whole_passage(app, studio_runtime):
+    clone, _ = knowledge_page(app, studio_runtime)
+    ingest_now(studio_runtime, clone.id, "volcano.md", VOLCANO.encode())
+    ingest_now(studio_runtime, clone.id, "orchard.txt", LONG_ORCHARD.encode())
+    at = app(PAGE_KNOWLEDGE, query={"clone": clone.id})
+    rows = search(at, "Why is the crater lake green?")
+    scores = [float(unescape(row.label).split(" · ")[0]) for row in rows]
+    assert rows and scores == sorted(scores, reverse=True) and scores[0] >= NOISE_FLOOR
+    assert "volcano.md" in unescape(rows[0].label)
+    assert "copper salts, and the rangers measure it every spring." in unescape(rows[0].markdown[0].value)
+
+    rows = search(at, "How many pear trees are there?")
+    whole = unescape(rows[0].markdown[0].value)
+    assert "Row 12 holds Conference and Comice pears." in whole  # the whole passage, not one line
+    assert len(unescape(rows[0].label)) < 140
+
+
+def test_a_nonsense_search_finds_nothing_relevant(app, studio_runtime):
     clone, _ = knowledge_page(app, studio_runtime)
     ingest_now(studio_runtime, clone.id, "volcano.md", VOLCANO.encode())
     ingest_now(studio_runtime, clone.id, "orchard.txt", ORCHARD.encode())
     at = app(PAGE_KNOWLEDGE, query={"clone": clone.id})
-    [t for t in at.text_input if t.label == "Question"][0].input("Why is the crater lake green?").run()
-    no_exception(at)
-    (table,) = at.dataframe
-    frame = table.value
-    assert frame.iloc[0]["Document"] == "volcano.md"
-    assert "copper" in frame.iloc[0]["Passage"]
-    assert frame["Score"].between(0, 1).all()
+    assert search(at, "zxqv blorp wibble") == []
+    assert "Nothing relevant in this clone's documents" in texts(at)
+
+
+def test_passages_under_the_clones_minimum_score_are_dropped(app, studio_runtime):
+    clone, _ = knowledge_page(app, studio_runtime)
+    ingest_now(studio_runtime, clone.id, "volcano.md", VOLCANO.encode())
+    ingest_now(studio_runtime, clone.id, "orchard.txt", ORCHARD.encode())
+    at = app(PAGE_KNOWLEDGE, query={"clone": clone.id})
+    best = float(unescape(search(at, "Why is the crater lake green?")[0].label).split(" · ")[0])
+    update_clone(studio_runtime, clone.id, min_score=min(1.0, best + 0.01))
+    at = app(PAGE_KNOWLEDGE, query={"clone": clone.id})
+    assert search(at, "Why is the crater lake green?") == []
+    assert "Nothing relevant" in texts(at)
+
+
+def test_relevant_passages_sorts_drops_and_keeps_weak_ones_apart():
+    def source(n, score):
+        return Source(n, "d.md", None, f"passage {n}", score)
+
+    found = relevant_passages([source(1, 0.5), source(2, 0.9), source(3, 0.0), source(4, 0.1), source(5, 0.3)],
+                              min_score=0.05)
+    assert [s.n for s in found.shown] == [2, 1, 5] and [s.n for s in found.weak] == [4]
+    found = relevant_passages([source(1, 0.5), source(2, 0.6)], min_score=0.55)
+    assert [s.n for s in found.shown] == [2] and found.weak == [] and found.bar == 0.55
 
 
 def test_the_demo_clone_lists_its_ready_documents(app):

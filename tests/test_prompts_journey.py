@@ -76,5 +76,6 @@ def test_edit_save_diff_activate_and_chat_with_the_new_version(keeper_studio, br
     box.fill("When is paraffin delivered?")
     box.press("Enter")
     page.get_by_text("first Monday").first.wait_for(timeout=120_000)
-    page.get_by_text(re.compile(r"prompts s2 · r1 · u1")).wait_for()
+    page.get_by_role("button", name="details").last.click()
+    page.get_by_text(re.compile(r"system v2 · RAG v1 · user v1")).wait_for()
     screenshot(page, "prompts-chat")

@@ -2,12 +2,14 @@
 playground, question sets and an A/B run with verdicts."""
 from __future__ import annotations
 
+import re
+
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.ab import list_runs, run_results
-from core.clones import create_clone
+from core.clones import create_clone, update_clone
 from core.knowledge.ingest import ingest_now
 from core.prompts import active_versions, history, save_version
 from core.question_sets import list_question_sets
@@ -124,8 +126,35 @@ def test_playground_streams_two_variants_on_the_same_sources(open_page, studio_r
     assert page.count("first Monday") >= 2
     assert "A: Active (v1)" in page and "B: v2 · brief" in page
     assert "source retrieved in" in page or "sources retrieved in" in page
-    assert page.count("offline · extractive") >= 2
+    assert len(re.findall(r"^offline · \d", page, re.MULTILINE)) >= 2  # the human meta line, per answer
     assert any(e.label.startswith("Shared sources") for e in at.expander)
+
+
+def test_offline_the_prompts_page_says_why_versions_look_alike_and_what_still_changes_answers(
+        open_page, studio_runtime, keeper):  # noqa: F811
+    at = open_page("app_pages/prompts.py", {"clone": keeper.id})
+    page = texts(at)
+    assert "Offline mode: prompt versions make no visible difference here." in page
+    for words in ("ignores style", "top k", "hybrid search", "minimum relevance", "Ollama", "llama.cpp"):
+        assert words in page
+    open_tab(at, "play")
+    assert "unless their retrieval settings differ" in texts(at)
+    update_clone(studio_runtime, keeper.id, llm_provider="openai_compatible", llm_model="llama3.1:8b")
+    at = open_page("app_pages/prompts.py", {"clone": keeper.id})
+    assert "Offline mode" not in texts(at)
+
+
+def test_the_playground_compares_retrieval_settings_too(open_page, studio_runtime, keeper):  # noqa: F811
+    at = open_tab(open_page("app_pages/prompts.py", {"clone": keeper.id}), "play")
+    labelled(at.selectbox, "Variant B").set_value("active").run()
+    at.slider(key=f"prompts.{keeper.id}.play.b.retrieval.top_k").set_value(1).run()
+    labelled(at.text_input, "Question").set_value("When is paraffin delivered?")
+    click(at, "Compare")
+    page = texts(at)
+    assert "B: Active (v1) · top k 1" in page
+    labels = [e.label for e in at.expander]
+    assert any(label.startswith("A's sources") for label in labels)
+    assert "B's sources · 1 passage" in labels
 
 
 def test_question_set_then_ab_run_with_a_verdict(open_page, studio_runtime, keeper):  # noqa: F811

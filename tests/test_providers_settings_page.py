@@ -42,10 +42,12 @@ def session_text(at: AppTest) -> str:
     ))
 
 
-def test_page_renders_every_keyed_provider_and_the_encryption_key_origin(page):
+def test_page_renders_every_keyed_provider_in_plain_words(page):
     assert {t.key for t in page.text_input if t.key.startswith("settings.key.")} == {f"settings.key.{p}" for p in keys.PROVIDERS}
     page_text = texts(page)
-    assert "Settings" in page_text and "secret.key" in page_text and "No key yet." in page_text
+    assert "Settings" in page_text and "No key yet." in page_text and "last four characters" in page_text
+    for developer_text in ("secret.key", "secrets.toml", "_API_KEY", "CLONE_STUDIO_"):
+        assert developer_text not in page_text
     assert all(t.value == "" for t in page.text_input if t.key.startswith("settings.key."))
 
 

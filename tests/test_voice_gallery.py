@@ -134,13 +134,14 @@ def test_assigning_a_voice_stores_settings_on_the_provider_scale(runtime, clone)
         voices.assign_voice(runtime, clone.id, "offline", " ")
 
 
-def _answer(runtime, clone_id: str, text: str, minutes_ago: int = 0, status: str = "complete") -> None:
+def _answer(runtime, clone_id: str, text: str, minutes_ago: int = 0, status: str = "complete", cited: bool = True) -> None:
     with runtime.session() as session:
         thread = Conversation(clone_id=clone_id)
         session.add(thread)
         session.flush()
         when = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
-        session.add(Message(conversation_id=thread.id, role="assistant", content=text, status=status, created_at=when))
+        session.add(Message(conversation_id=thread.id, role="assistant", content=text, status=status, created_at=when,
+                            citations=[{"n": 1, "document": "handbook.md", "cited": cited}]))
         session.commit()
 
 
@@ -149,7 +150,8 @@ def test_preview_speaks_the_clones_last_answer_or_a_standard_line(runtime, clone
     _answer(runtime, clone.id, "An older answer.", minutes_ago=10)
     _answer(runtime, clone.id, "Staff get **25 days** of leave [1].", minutes_ago=1)
     _answer(runtime, clone.id, "A broken one", status="error")
-    assert voices.preview_text(runtime, clone) == "Staff get 25 days of leave."
+    _answer(runtime, clone.id, "I couldn't find anything about that in my knowledge base.", cited=False)
+    assert voices.preview_text(runtime, clone) == "Staff get 25 days of leave."  # the last successful answer
     assert voices.preview_text(runtime, clone, own_words=False).startswith("Hello, I'm Ada.")
     _answer(runtime, clone.id, "This sentence is long enough to matter. " * 20)
     preview = voices.preview_text(runtime, clone)

@@ -68,7 +68,9 @@ def test_preview_speaks_the_standard_line_or_the_clones_last_answer(app, studio_
         thread = Conversation(clone_id=clone.id)
         session.add(thread)
         session.flush()
-        session.add(Message(conversation_id=thread.id, role="assistant", content="The orchard has **forty-two** pear trees [1]."))
+        session.add(Message(conversation_id=thread.id, role="assistant", content="The orchard has **forty-two** pear trees [1].",
+                            citations=[{"n": 1, "document": "orchard.md", "cited": True}]))
+        session.add(Message(conversation_id=thread.id, role="assistant", status="error", error="The model timed out."))
         session.commit()
     at.radio(key="voice.line").set_value("The clone's last answer")
     button(at, "Preview").click().run()

@@ -13,7 +13,7 @@ import sys
 from core.errors import StudioError
 
 GROUPS = (
-    "core.cli.clones", "core.cli.knowledge", "core.cli.chat",
+    "core.cli.clones", "core.cli.knowledge", "core.cli.documents", "core.cli.chat",
     "core.cli.prompts", "core.cli.templates", "core.cli.bundles",  # bundles adds to `clones`: keep it after it
     "core.cli.providers", "core.cli.voice",
     "core.cli.eval", "core.cli.analytics",

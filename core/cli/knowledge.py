@@ -1,7 +1,9 @@
-"""`python -m core ingest --clone NAME FILE...` and `python -m core search --clone NAME [--k 5] --json QUERY`
-(or `--questions FILE`: every line searched in one process, one JSON object per line)."""
+"""`python -m core ingest --clone NAME FILE...` (finishing first what a crash left stuck) and
+`python -m core search --clone NAME [--k 5] --json QUERY` (or `--questions FILE`: every line searched in one
+process, one JSON object per line)."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from core.cli import print_json
@@ -44,24 +46,48 @@ def _read(path: Path) -> bytes:
 
 
 def _outcome(document) -> str:
+    if document.status == "processing":
+        return f"failed  {document.filename}: still processing; run `python -m core documents retry` later"
     if document.status != "ready":
         return f"failed  {document.filename}: {document.error}"
     pages = f", {document.pages} pages" if document.pages else ""
     return f"ready   {document.filename}: {document.chunk_count} chunks{pages}"
 
 
+RESUMED = "  (finished after an interruption)"
+
+
+def finish_interrupted(runtime) -> list:
+    """Finish (or fail) what start-up recovery found stuck before the command exits, instead of
+    abandoning it when the process ends; returns those documents as they ended."""
+    from core.knowledge.ingest import finish_resumed
+
+    done = finish_resumed(runtime, runtime.resumed_documents)
+    runtime.resumed_documents = []
+    return done
+
+
 def ingest_command(runtime, args) -> int:
     from core.knowledge.ingest import ingest_now
 
     clone = _clone(runtime, args.clone)
+    resumed = finish_interrupted(runtime)
+    finished = {d.sha256: d for d in resumed if d.clone_id == clone.id and d.status == "ready"}
+    for document in resumed:  # stuck work of other files: reported, not this command's failure
+        if document not in finished.values():
+            print(_outcome(document) + RESUMED, flush=True)
     failed = 0
     for path in args.files:
         try:
-            line = _outcome(ingest_now(runtime, clone.id, path.name, _read(path)))
+            data = _read(path)
+            twin = finished.pop(hashlib.sha256(data).hexdigest(), None)  # the file a crash left stuck, now ready
+            line = _outcome(twin) + RESUMED if twin else _outcome(ingest_now(runtime, clone.id, path.name, data))
         except IngestError as error:
             line = f"failed  {path.name}: {error}"
         failed += line.startswith("failed")
         print(line, flush=True)
+    for document in finished.values():
+        print(_outcome(document) + RESUMED, flush=True)
     return 1 if failed else 0
 
 

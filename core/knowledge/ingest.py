@@ -23,7 +23,7 @@ from core.knowledge.profile import document_profile, embedding_texts
 from core.knowledge.extract import EXTENSIONS, clean_filename, decode_text, detect_kind, extract_pages, normalise
 from core.knowledge import DIM
 from core.models import Clone, Document, utcnow
-from core.owners import owner_of
+from core.owners import owner_of, resolve
 from core.providers.remote import embedder_for
 
 log = logging.getLogger(__name__)
@@ -48,31 +48,56 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def _register(runtime, clone_id: str, name: str, kind: str, data: bytes) -> Document:
-    """Refuse a duplicate, store the bytes, claim them for this process, insert the row."""
-    digest = hashlib.sha256(data).hexdigest()
-    with _register_lock, runtime.session() as session:
-        clone = session.get(Clone, clone_id)
-        if clone is None or clone.owner_id != owner_of(session):
-            raise NotFound("This clone no longer exists; pick another clone and try again.")
-        twin = session.exec(
-            select(Document).where(Document.clone_id == clone_id, Document.sha256 == digest, Document.status != "failed")
-        ).first()
-        if twin is not None:
+def _replace_twins(runtime, clone_id: str, name: str, digest: str) -> None:
+    """Before a file is added: the same bytes already ready, or being processed by live work,
+    refuse it; a failed copy, or one a crash left in processing (its claim is free), makes way."""
+    with runtime.session() as session:
+        twins = session.exec(select(Document).where(Document.clone_id == clone_id, Document.owner_id == owner_of(session),
+                                                    Document.sha256 == digest)).all()
+    for twin in twins:
+        if twin.status == "ready":
             raise IngestError(f'"{name}" is already in the knowledge base as "{twin.filename}".')
-        document = Document(owner_id=clone.owner_id, clone_id=clone_id, filename=name, kind=kind, size=len(data),
-                            sha256=digest, status="processing", chunk_params=chunk_params())
-        path = stored_file(runtime, document)
-        _write_atomic(path, data)
-        claims.claim(path)
+        path = stored_file(runtime, twin)
+        if twin.status == "processing" and not claims.claim(path):
+            raise IngestError(f'"{name}" is already being added as "{twin.filename}"; wait until it is ready.')
         try:
-            session.add(document)
-            session.commit()
-        except BaseException:
+            delete_document(runtime, twin.id)
+        finally:
             claims.release(path)
-            path.unlink(missing_ok=True)
-            raise
-        return document
+
+
+def _register(runtime, clone_id: str, name: str, kind: str, data: bytes) -> Document:
+    """Refuse a duplicate, claim the document for this process, store the bytes, insert the row.
+
+    The claim comes first, so start-up recovery elsewhere never mistakes bytes being written
+    (or a row about to be saved) for the leftovers of a crash.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    with _register_lock:
+        with runtime.session() as session:
+            clone = session.get(Clone, clone_id)
+            if clone is None or clone.owner_id != owner_of(session):
+                raise NotFound("This clone no longer exists; pick another clone and try again.")
+        _replace_twins(runtime, clone_id, name, digest)
+        with runtime.session() as session:
+            clone = session.get(Clone, clone_id)
+            if clone is None:
+                raise NotFound("This clone no longer exists; pick another clone and try again.")
+            document = Document(owner_id=clone.owner_id, clone_id=clone_id, filename=name, kind=kind, size=len(data),
+                                sha256=digest, status="processing", chunk_params=chunk_params())
+            path = stored_file(runtime, document)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            claims.claim(path)
+            try:
+                _write_atomic(path, data)
+                session.add(document)
+                session.commit()
+            except BaseException:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".part").unlink(missing_ok=True)
+                claims.release(path)
+                raise
+            return document
 
 
 def _validated(runtime, filename: str, data: bytes) -> tuple[str, str]:
@@ -207,10 +232,10 @@ def process_document(runtime, document_id: str, stop: threading.Event | None = N
         claims.release(path)
 
 
-def list_documents(runtime, clone_id: str) -> list[Document]:
-    """The clone's documents, the runtime owner's only, newest first."""
+def list_documents(runtime, clone_id: str, owner_id: str | None = None) -> list[Document]:
+    """The clone's documents, the owner's only (the runtime's unless given), newest first."""
     with runtime.session() as session:
-        statement = select(Document).where(Document.clone_id == clone_id, Document.owner_id == owner_of(session))
+        statement = select(Document).where(Document.clone_id == clone_id, Document.owner_id == resolve(session, owner_id))
         statement = statement.order_by(Document.created_at.desc())
         return list(session.exec(statement).all())
 
@@ -240,17 +265,92 @@ def delete_clone_knowledge(runtime, clone_id: str) -> None:
         shutil.rmtree(folder)
 
 
-def recover_interrupted(runtime) -> None:
+def recover_interrupted(runtime) -> list[str]:
     """At start-up: documents a crash left in processing are resumed (file still stored) or
-    failed; documents live work holds (another process, e.g. the studio while the CLI runs) are left alone."""
+    failed; documents live work holds (another process, e.g. the studio while the CLI runs) are left alone.
+    Stored files whose row was never saved are removed. Returns the ids queued for resuming."""
+    remove_orphans(runtime)
     with runtime.session() as session:
         stranded = session.exec(select(Document).where(Document.status == "processing")).all()
+    resumed = []
     for document in stranded:
         path = stored_file(runtime, document)
         if not path.exists():
             _fail(runtime, document, f'"{document.filename}" was interrupted and its stored copy is missing; upload it again.')
         elif claims.claim(path):
             runtime.worker.submit(document.id)
+            resumed.append(document.id)
+    return resumed
+
+
+def remove_orphans(runtime) -> int:
+    """Files a kill left between writing an upload and saving its row (the stored bytes, a
+    half-written `.part`, the claim file) are removed; files whose claim live work holds are not."""
+    groups: dict[Path, list[Path]] = {}
+    files_dir = runtime.settings.files_dir
+    for folder in (f for f in files_dir.iterdir() if f.is_dir()) if files_dir.exists() else ():
+        try:
+            items = list(folder.iterdir())
+        except FileNotFoundError:  # the clone's knowledge was deleted meanwhile
+            continue
+        for item in items:
+            stored = item.name.removesuffix(".part").removesuffix(".claim")
+            groups.setdefault(folder / stored, []).append(item)
+    if not groups:
+        return 0
+    with runtime.session() as session:
+        known = dict(session.exec(select(Document.id, Document.status)).all())
+    removed = 0
+    for stored, items in groups.items():
+        document_id = stored.name.split(".", 1)[0]
+        if known.get(document_id, "processing") != "processing" and claims.claim_path(stored) in items:
+            if claims.claim(stored):  # a kill after the document ended, before its claim was let go
+                claims.release(stored)
+            continue
+        if document_id in known or not claims.claim(stored):
+            continue
+        try:
+            with runtime.session() as session:
+                if session.get(Document, document_id) is not None:  # saved (and finished) meanwhile
+                    continue
+            for item in items:
+                if item != claims.claim_path(stored):
+                    item.unlink(missing_ok=True)
+            removed += 1
+            log.info("Removed the orphaned upload %s", stored)
+        finally:
+            claims.release(stored)
+    return removed
+
+
+def finish_resumed(runtime, document_ids: list[str], timeout: float = 1800.0) -> list[Document]:
+    """Wait until the documents this process resumed at start-up are ready or failed (the command
+    line, which would otherwise abandon them when it exits); returns them as they ended."""
+    if not document_ids:
+        return []
+    runtime.worker.wait_idle(timeout)
+    with runtime.session() as session:
+        return [d for d in (session.get(Document, i) for i in document_ids) if d is not None]
+
+
+def retry_document(runtime, document_id: str, owner_id: str | None = None) -> Document:
+    """Process a failed document, or one a crash left in processing, again from its stored copy
+    (synchronously); refused while live work holds it."""
+    with runtime.session() as session:
+        document = session.get(Document, document_id)
+    if document is None or document.owner_id != resolve(runtime, owner_id):
+        raise NotFound("This document no longer exists; it may have been deleted.")
+    if document.status == "ready":
+        raise IngestError(f'"{document.filename}" is already ready; there is nothing to retry.')
+    path = stored_file(runtime, document)
+    if not claims.claim(path):
+        raise IngestError(f'"{document.filename}" is being processed right now; wait until it is ready or failed.')
+    if not path.exists():
+        claims.release(path)
+        _fail(runtime, document, f'The stored copy of "{document.filename}" is missing; add the file again.')
+        raise IngestError(f'The stored copy of "{document.filename}" is missing; add the file again.')
+    _update(runtime, document.id, status="processing", error=None)
+    return process_document(runtime, document.id)
 
 
 def release_claim(runtime, document_id: str) -> None:
