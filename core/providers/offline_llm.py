@@ -33,6 +33,8 @@ CLOSEST = "I couldn't find a direct answer, but this is the closest passage in m
 MAX_WORDS = 120
 MAX_UNITS = 6
 MAX_LIST = 10
+BRIEF_TOKENS = 120  # a request this short (a voice call) gets a brief answer
+BRIEF_UNITS, BRIEF_WORDS = 2, 45
 PARAGRAPH_WORDS = 80
 
 _STOPWORDS = frozenset("""
@@ -255,7 +257,8 @@ def _words(units) -> int:
     return sum(len(u.text.split()) for u in units)
 
 
-def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]]) -> list[Unit]:
+def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]], max_units: int = MAX_UNITS,
+                 max_words: int = MAX_WORDS) -> list[Unit]:
     """The best unit, the others close to it, and the context that makes them readable."""
     best = ranked[0]
     chosen: dict[tuple[int, int], Unit] = {}
@@ -270,7 +273,7 @@ def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]]) -> list[U
         return True
 
     for unit in ranked:
-        if len(chosen) >= MAX_UNITS or _words(chosen.values()) >= MAX_WORDS:
+        if len(chosen) >= max_units or _words(chosen.values()) >= max_words:
             break
         if unit is best or _close_to(unit, best):
             if take(unit):
@@ -379,7 +382,7 @@ def _attach_leads(blocks: list[str]) -> str:
     return text
 
 
-def extractive_answer(question: str, sources: Sequence[Source]) -> str:
+def extractive_answer(question: str, sources: Sequence[Source], brief: bool = False) -> str:
     units = [u for source in sources for u in passage_units(source)]
     if not units:
         return NOT_FOUND if terms(question) else NO_QUESTION
@@ -392,7 +395,8 @@ def extractive_answer(question: str, sources: Sequence[Source]) -> str:
     by_source: dict[int, list[Unit]] = {}
     for unit in units:
         by_source.setdefault(unit.source.n, []).append(unit)
-    answer = compose(select_units(ranked, by_source))
+    limits = (BRIEF_UNITS, BRIEF_WORDS) if brief else (MAX_UNITS, MAX_WORDS)
+    answer = compose(select_units(ranked, by_source, *limits))
     if best.coverage < 0.5 and best.source.score < 0.5:
         answer = CLOSEST + answer
     return answer
@@ -414,7 +418,8 @@ class ExtractiveLLM(LLM):
     def stream(self, request: ChatRequest) -> Iterator[Delta | Usage]:
         from core.tokens import count_tokens
 
-        answer = extractive_answer(request.question or _last_user(request.messages), request.sources)
+        brief = request.max_tokens <= BRIEF_TOKENS
+        answer = extractive_answer(request.question or _last_user(request.messages), request.sources, brief)
         for piece in pieces(answer):
             yield Delta(piece)
         prompt = "\n".join(str(m.get("content", "")) for m in request.messages)
