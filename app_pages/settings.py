@@ -8,6 +8,7 @@ from core.preferences import CAPABILITIES, base_url, defaults, set_base_url, set
 from core.providers import catalog
 from core.providers.overview import SOURCES, overview, test_connection
 from studio import state
+from studio.call import ice_settings
 from studio.provider_picker import llm_picker
 from studio.runtime import get_runtime
 from studio.text import escape_md
@@ -132,6 +133,7 @@ for index, item in enumerate(cards):
         key_card(item)
 st.divider()
 defaults_panel()
+ice_settings(runtime)  # voice calls: STUN/TURN servers, none by default
 
 if (payload := state.dialog("delete-key")) is not None:
     delete_dialog(**payload)

@@ -92,6 +92,8 @@ def message_bubble(message: Message, avatar: str | None = None, show_error: bool
             return
         if message.status == "partial" and show_error:
             st.warning(_cut_off(message), icon=":material/warning:")
+        if message.status == "interrupted":
+            st.caption("Interrupted: the answer stopped when you spoke over it.")
         if message.status == "error" and show_error:
             st.error(escape_md(message.error or "The answer failed; ask again."), icon=":material/error:")
         answer_details(message.citations or [], message)
@@ -191,6 +193,9 @@ def timings_caption(message: Message) -> None:
         f"first token {fmt_ms(timings.get('first_token'))}",
         f"total {fmt_ms(timings.get('total'))}",
     ]
+    if "first_audio" in timings:  # a voice turn: how long the user spoke, then end of speech -> transcript / voice
+        parts[:0] = [f"speech {fmt_ms(timings.get('speech'))}", f"transcript {fmt_ms(timings.get('stt'))}"]
+        parts.insert(4, f"first audio {fmt_ms(timings.get('first_audio'))}")
     if message.provider:
         parts.append(f"{message.provider} · {message.model or ''}".rstrip(" ·"))
     if message.input_tokens or message.output_tokens:

@@ -278,7 +278,7 @@ def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]], max_units
         if unit is best or _close_to(unit, best):
             if take(unit):
                 _add_context(unit, by_source[unit.source.n], take)
-        if unit is best and _section_answers(best):
+        if unit is best and _section_answers(best) and max_units >= MAX_UNITS:  # a brief answer skips the paragraph
             _add_paragraph(best, by_source[best.source.n], take)
     return sorted(chosen.values(), key=lambda u: (_source_rank(ranked, u.source.n), u.pos))
 
