@@ -5,15 +5,17 @@ import streamlit as st
 from core.conversations import thread_messages
 from core.voices import tts_label
 from studio import state
-from studio.call import call_widget, current_session
+from studio.call import call_widget, current_session, warm_models
 from studio.components import clone_header, message_bubble
 from studio.runtime import get_runtime
 from studio.text import escape_md
 
 runtime = get_runtime()
 clone = state.require_clone(runtime)
+warming = warm_models(clone.id)
 STATUS = {
     "ready": ("Ready: press Start call", "gray", ":material/call:"),
+    "preparing": ("Preparing the voice…", "gray", ":material/hourglass_top:"),
     "connecting": ("Connecting", "gray", ":material/sync:"),
     "listening": ("Listening", "green", ":material/hearing:"),
     "hearing you": ("Hearing you", "blue", ":material/mic:"),
@@ -52,7 +54,7 @@ def transcript(thread_id: str | None, snap: dict) -> None:
 
 def live(snap: dict) -> None:
     if session.started_at is None:
-        snap["status"] = "ready"
+        snap["status"] = "preparing" if warming.is_alive() else "ready"
     label, color, icon = STATUS.get(snap["status"], (snap["status"].title(), "gray", None))
     st.badge(label, color=color, icon=icon)
     if snap["error"]:
@@ -67,7 +69,7 @@ def live(snap: dict) -> None:
     transcript(snap["thread_id"], snap)
 
 
-running = session.running or bool(context is not None and context.state.playing)
+running = session.running or bool(context is not None and context.state.playing) or warming.is_alive()
 
 
 @st.fragment(run_every="0.5s" if running else None)

@@ -3,6 +3,9 @@ streamlit-webrtc (audio only, SENDRECV, no ICE servers unless configured), and t
 block for ICE servers."""
 from __future__ import annotations
 
+import logging
+import threading
+
 import streamlit as st
 
 from core.call import ice
@@ -10,6 +13,7 @@ from core.call.session import CallSession
 from core.errors import StudioError
 from studio.text import escape_md
 
+log = logging.getLogger(__name__)
 KEY = "call.webrtc"
 SESSION = "call.session"
 OBSERVER = "call.observer"
@@ -27,6 +31,29 @@ TRANSLATIONS = {
     "device_access_denied": "The browser refused the microphone. Allow it from the address bar (away from this "
                             "computer the studio must be opened over HTTPS), then press Start call again.",
 }
+
+
+@st.cache_resource(show_spinner=False)
+def warm_models(clone_id: str) -> threading.Thread:
+    """Load the call's offline models once per process, in the background, when the Call page
+    opens, so pressing Start does not wait for them."""
+    from studio.runtime import get_runtime
+
+    runtime = get_runtime()
+
+    def warm() -> None:
+        from core.call.turn import warm_up
+        from core.clones import get_clone
+
+        try:
+            with runtime.session() as session:
+                warm_up(runtime, get_clone(session, clone_id))
+        except Exception:  # the call itself reports problems; warming is only a head start
+            log.warning("Warming the call's models failed", exc_info=True)
+
+    thread = threading.Thread(target=warm, name="call-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def current_session(runtime, clone, thread_id: str | None, patience: float, speakerphone: bool) -> CallSession:

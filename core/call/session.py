@@ -196,11 +196,7 @@ class CallSession:
     # ---------------------------------------------------------------- the listener thread
     def _listen(self) -> None:
         try:
-            try:
-                warm_up(self.runtime, self.clone)
-            except StudioError as error:
-                self._set(notice=str(error))
-            self.ready_at = time.monotonic()
+            self._stt.submit(self._warm_up)  # transcriptions queue behind it; listening starts now
             self._set(status=LISTENING)
             self._loop(SileroVAD(), TurnDetector(self.rules))
         except Exception:
@@ -211,6 +207,15 @@ class CallSession:
                 self._turn.cancel.set()
             if self._reply is not None and self._reply is not threading.current_thread():
                 self._reply.join(5.0)
+
+    def _warm_up(self) -> None:
+        try:
+            warm_up(self.runtime, self.clone)
+        except StudioError as error:
+            self._set(notice=str(error))
+        except Exception:
+            log.exception("Warming the call's models failed")
+        self.ready_at = time.monotonic()
 
     def _loop(self, vad: SileroVAD, detector: TurnDetector) -> None:
         carry = np.zeros(0, dtype=np.int16)
@@ -281,7 +286,7 @@ class CallSession:
         self._barge = barge
         turn = self._turn
         try:
-            heard = transcribe(self.runtime, self.clone, detector.turn_audio())
+            heard = self._stt.submit(transcribe, self.runtime, self.clone, detector.turn_audio()).result()
         except StudioError as error:  # no verdict without words: resume, and say why
             self._set(notice=str(error))
             heard = ""
@@ -319,7 +324,7 @@ class CallSession:
             if speculation is not None and speculation[0] >= len(audio) - int(silence * RATE) - WINDOW:
                 transcript = speculation[1].result()
             else:
-                transcript = transcribe(self.runtime, self.clone, audio)
+                transcript = self._stt.submit(transcribe, self.runtime, self.clone, audio).result()
         except StudioError as error:
             self._set(status=LISTENING, notice=str(error))
             return

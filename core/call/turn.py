@@ -59,18 +59,28 @@ def transcribe(runtime, clone: Clone, samples: np.ndarray) -> str:
     return " ".join(" ".join(segment.text for segment in segments).split())
 
 
+_warm_lock = threading.Lock()
+_warmed: set[tuple[str, str]] = set()
+
+
 def warm_up(runtime, clone: Clone) -> None:
-    """Load the offline models a call needs (VAD, Whisper, Piper) so the first turn is not slow."""
+    """Load the offline models a call needs (VAD, Whisper, Piper) once per process, so the first
+    turn is not slow; callers in other threads wait for the one already loading them."""
     from core.call.vad import WINDOW, SileroVAD
     from core.voices import choose_voice
 
-    SileroVAD()(np.zeros(WINDOW, dtype=np.float32))
-    if (clone.stt_provider or "offline") == "offline":
-        transcribe(runtime, clone, np.zeros(SPEECH_RATE // 2, dtype=np.float32))
-    choice = choose_voice(runtime, clone)
-    if choice.tts.offline:
-        for _ in choice.tts.stream("Hello.", choice.voice, choice.settings, choice.language):
-            pass
+    key = (clone.stt_provider or "offline", clone.tts_provider or "offline")
+    with _warm_lock:
+        if key in _warmed:
+            return
+        SileroVAD()(np.zeros(WINDOW, dtype=np.float32))
+        if key[0] == "offline" and (clone.language or "en").lower().startswith("en"):
+            transcribe(runtime, clone, np.zeros(SPEECH_RATE // 2, dtype=np.float32))
+        choice = choose_voice(runtime, clone)
+        if choice.tts.offline:
+            for _ in choice.tts.stream("Hello.", choice.voice, choice.settings, choice.language):
+                pass
+        _warmed.add(key)
 
 
 class Resampler:
