@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.call.buffer import TAIL, ReplyBuffer, make_track
-from core.call.turn import VoiceReply, VoiceTurn, ms_between, transcribe, warm_up
+from core.call.turn import VoiceReply, VoiceTurn, mark_interrupted, ms_between, transcribe, warm_up
 from core.call.vad import END, PAUSE, RATE, RESUMED, SPECULATE, START, WINDOW, SileroVAD, TurnDetector, TurnRules
 from core.errors import StudioError
 
@@ -370,22 +370,21 @@ class CallSession:
             log.exception("A call turn failed")
             self._set(notice="That answer failed; please ask again.", status=LISTENING)
             return
-        if turn.cancel.is_set() and reply.message is not None and reply.message.status == "complete":
-            from core.call.turn import mark_interrupted
-
-            mark_interrupted(self.runtime, reply.message)
-        self.replies.append(reply)
         with self._lock:
-            self._state.turns += 1
             self._state.thread_id = reply.thread_id or self._state.thread_id
-            self._state.last_timings = dict(reply.message.timings if reply.message else reply.timings)
             if reply.error:
                 self._state.notice = reply.error
         self._wait_for_playout(turn)
+        if turn.cancel.is_set() and reply.message is not None and reply.message.status == "complete":
+            mark_interrupted(self.runtime, reply.message)  # its text was written, but not all of it was heard
+        self.replies.append(reply)
+        with self._lock:
+            self._state.turns += 1
+            self._state.last_timings = dict(reply.message.timings if reply.message else reply.timings)
 
     def _wait_for_playout(self, turn: VoiceTurn) -> None:
         while not self._stop.is_set() and not turn.cancel.is_set() and self.buffer.speaking():
-            time.sleep(0.05)
+            time.sleep(0.02)
         with self._lock:
             if self._state.status == SPEAKING:
                 self._state.status = LISTENING
