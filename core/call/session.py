@@ -67,6 +67,7 @@ def barge_in_verdict(transcript: str, spoken: list[str]) -> str:
 @dataclass
 class BargeIn:
     paused_at: float
+    onset: float | None = None  # when the speech over the clone began (arrival of its audio)
     confirmed_at: float | None = None
     last_audio_at: float | None = None
     resumed: bool = False
@@ -263,7 +264,7 @@ class CallSession:
     def _on_event(self, event: str, detector: TurnDetector, arrived: float) -> None:
         if event == PAUSE:
             self.buffer.pause()
-            self._barge = BargeIn(time.monotonic())
+            self._barge = BargeIn(time.monotonic(), onset=arrived - self.rules.pause_after)
             self._set(status=HEARING)
         elif event == RESUMED and not detector.in_turn:
             if self._barge and self._barge.confirmed_at is None:
