@@ -3,7 +3,7 @@ completed sentence as soon as it exists (never only the last one of a tick).
 
 The first piece ends at the first sentence end, or at a comma / dash once there are 40 or
 more characters, or at a word boundary after 100; later pieces are whole sentences merged up
-to 20 characters and cut at 250. A piece under two words waits for the next. Sentence ends
+to 20 characters and cut at a clause before 240 characters. A piece under two words waits for the next. Sentence ends
 come from core.providers.speech.SentenceBuffer, which does not cut abbreviations ("e.g."),
 decimals ("3.5"), e-mail addresses or URLs ("example.com/a.b"), and ends list items.
 """
@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 
 from core.call.speakable import for_speech
-from core.providers.speech import SentenceBuffer
+from core.providers.speech import SentenceBuffer, _split_long  # cuts a sentence over 240 characters at a clause
 
 FIRST_COMMA = 40
 FIRST_WORDS = 100
 MIN_PIECE = 20
-MAX_PIECE = 250
 _CLAUSE = re.compile(r"[,;:—–]\s|\s-\s")
 
 
@@ -57,7 +56,7 @@ class Chunker:
             self._held = f"{self._held}{joint} {text}".strip()
             minimum = 1 if not self.started and not out else MIN_PIECE
             if _words(self._held) >= 2 and len(self._held) >= minimum:
-                out.extend(_cut(self._held))
+                out.extend(_split_long(self._held))
                 self._held = ""
         return out
 
@@ -93,19 +92,6 @@ class _Sentences(SentenceBuffer):
 
     def drop(self, count: int) -> None:
         self._text = self._text[count:]
-
-
-def _cut(text: str) -> list[str]:
-    pieces = []
-    while len(text) > MAX_PIECE:
-        cut = max(text.rfind(mark, 0, MAX_PIECE) for mark in (", ", "; ", ": ", " - "))
-        if cut <= 0:
-            cut = text.rfind(" ", 0, MAX_PIECE)
-        if cut <= 0:
-            break
-        pieces.append(text[: cut + 1].strip())
-        text = text[cut + 1 :].strip()
-    return pieces + [text] if text else pieces
 
 
 def chunk_text(text: str, step: int = 7) -> list[str]:
