@@ -42,12 +42,14 @@ st.caption("Speak after the status says Listening; the clone answers when you pa
 
 
 def transcript(thread_id: str | None, snap: dict) -> None:
+    messages = []
     if thread_id:
         with runtime.session() as db:
             messages = thread_messages(db, thread_id)
         for message in messages:
             message_bubble(message, avatar=clone.avatar)
-    if snap["status"] in ("thinking", "speaking") and snap["answer"]:
+    answering = not messages or messages[-1].role == "user"  # the answer is not saved yet: show it as it is said
+    if answering and snap["status"] in ("thinking", "speaking") and snap["answer"]:
         with st.chat_message("assistant", avatar=clone.avatar):
             st.text(snap["answer"])
 
