@@ -93,7 +93,7 @@ def test_a_voice_call_with_the_demo_clone(settings, question_wav):
         page.goto(f"{studio.url}/call")
         wait_idle(page)
         with screenshot_on_failure(page, "call-journey"), _log_on_failure(studio):
-            page.get_by_text("Ready: press Start call").wait_for(timeout=120_000)  # the models are warm
+            page.get_by_text("Ready: press Start call").wait_for(timeout=180_000)  # the models are warm
             component = page.frame_locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')
             component.get_by_role("button", name="Start call").click()
             user = page.locator('[data-testid="stChatMessage"]:has([data-testid="stChatMessageAvatarUser"])')
