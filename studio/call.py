@@ -51,7 +51,7 @@ def warm_models(clone_id: str) -> threading.Thread:
         except Exception:  # the call itself reports problems; warming is only a head start
             log.warning("Warming the call's models failed", exc_info=True)
 
-    thread = threading.Thread(target=warm, name="call-warm-up", daemon=True)
+    thread = threading.Thread(target=warm, name="warm-call-models", daemon=True)
     thread.start()
     return thread
 
