@@ -56,7 +56,7 @@ def is_echo(text: str, spoken: list[str]) -> bool:
     """Most of what was heard is the clone's own recent words coming back through the microphone."""
     heard = words(text)
     said = set(words(" ".join(spoken[-3:])))
-    return bool(heard) and bool(said) and sum(word in said for word in heard) / len(heard) >= 0.6
+    return len(heard) >= 3 and bool(said) and sum(word in said for word in heard) / len(heard) >= 0.8
 
 
 def barge_in_verdict(transcript: str, spoken: list[str]) -> str:
