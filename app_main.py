@@ -14,6 +14,7 @@ PAGES = {
         st.Page("app_pages/clones.py", title="Clones", icon=":material/groups:", default=True),
         st.Page("app_pages/knowledge.py", title="Knowledge", icon=":material/library_books:"),
         st.Page("app_pages/chat.py", title="Chat", icon=":material/chat:"),
+        st.Page("app_pages/call.py", title="Call", icon=":material/call:"),
         st.Page("app_pages/voice.py", title="Voice", icon=":material/record_voice_over:"),
     ],
     "Build": [

@@ -9,6 +9,7 @@ from core.providers import catalog
 from core.providers.overview import SOURCES, overview, test_connection
 from studio import state
 from studio.api_tokens import api_tokens_section
+from studio.call import ice_settings
 from studio.provider_picker import llm_picker
 from studio.runtime import owner_runtime
 from studio.team import admin_panel, budget_panel
@@ -147,6 +148,7 @@ budget_panel(runtime)
 admin_panel(runtime)
 st.divider()
 api_tokens_section(runtime)
+ice_settings(runtime)  # voice calls: STUN/TURN servers, none by default
 
 if (payload := state.dialog("delete-key")) is not None:
     delete_dialog(**payload)

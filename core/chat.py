@@ -36,6 +36,9 @@ MAX_QUESTION_CHARS = 8000
 NO_SOURCES = "(No passages in the knowledge base matched this question.)"
 UNEXPECTED = "Something went wrong while answering; please try again."
 STOPPED = "The answer was stopped before it finished."
+INTERRUPTED = "interrupted"  # status of an answer cut short by the user (a voice call's barge-in)
+VOICE_MODE = ("You are speaking on a live voice call: answer in one to three short spoken sentences, "
+              "with no lists, headings or Markdown, and keep the [n] source markers.")
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
@@ -288,8 +291,11 @@ class _Turn:
     """The state of one `ask`: what was streamed, measured and finally saved."""
 
     def __init__(self, runtime, clone_id: str, question: str, thread_id: str | None,
-                 provider: str | None, model: str | None, prompts: dict | None):
+                 provider: str | None, model: str | None, prompts: dict | None,
+                 voice: bool = False, cancel=None, timings: dict | None = None):
         self.runtime, self.start = runtime, perf_counter()
+        self.voice, self.cancel, self.extra = voice, cancel, timings if timings is not None else {}
+        self.interrupted = False
         self.provider, self.model, self.overrides = provider, model, prompts
         self.parts: list[str] = []
         self.sources: list[Source] = []
@@ -319,6 +325,8 @@ class _Turn:
         plan = plan_request(self.runtime, self.clone, self.layers, self.question, self.sources, self.history,
                             self.provider, self.model)
         self.provider, self.model, self.sources = plan.provider, plan.model, plan.sources
+        if self.voice:
+            _voice_mode(plan)
         self.prompt = plan.request.messages
         self.timings["assembly"] = _ms(started)
         try:
@@ -326,7 +334,12 @@ class _Turn:
         except BudgetReached:
             self.usage = Usage(0, 0)  # refused before any call: nothing spent
             raise
-        for event in stream_plan(plan):
+        stream = stream_plan(plan)
+        for event in stream:
+            if self.cancel is not None and self.cancel.is_set():
+                self.interrupted = True
+                stream.close()
+                return
             if isinstance(event, Usage):
                 self.usage = event
                 continue
@@ -340,7 +353,10 @@ class _Turn:
 
         text = "".join(self.parts)
         status = "complete" if error is None else ("partial" if text.strip() else "error")
+        if self.interrupted and error is None:
+            status = INTERRUPTED
         self.timings["total"] = _ms(self.start)
+        self.timings.update(self.extra)  # a voice turn's speech / stt / first_audio, set by the caller
         usage = self.usage or Usage(
             input_tokens=count_tokens("\n".join(m["content"] for m in self.prompt)),
             output_tokens=count_tokens(text),
@@ -366,6 +382,17 @@ class _Turn:
         return Finished(message, found)
 
 
+def _voice_mode(plan: Plan) -> None:
+    """A call asks for short spoken answers: an instruction for cloud models, fewer words offline."""
+    if plan.llm.offline:
+        from dataclasses import replace
+
+        plan.request = replace(plan.request, max_tokens=min(plan.request.max_tokens, 120))
+        return
+    system = plan.request.messages[0]
+    plan.request.messages[0] = {**system, "content": system["content"] + "\n\n" + VOICE_MODE}
+
+
 def ask(runtime, clone_id: str, question: str, thread_id: str | None = None, **kw) -> Iterator[ChatEvent]:
     """`_ask`, one at a time per owner (the runtime's): a second stream while one runs is refused
     with StreamBusy before anything is saved."""
@@ -378,13 +405,17 @@ def ask(runtime, clone_id: str, question: str, thread_id: str | None = None, **k
 
 
 def _ask(runtime, clone_id: str, question: str, thread_id: str | None = None, *, provider: str | None = None,
-         model: str | None = None, prompts: dict[str, str] | None = None) -> Iterator[ChatEvent]:
+         model: str | None = None, prompts: dict[str, str] | None = None, voice: bool = False,
+         cancel=None, timings: dict | None = None) -> Iterator[ChatEvent]:
     """One chat turn, streamed: Retrieved, then Token..., then Finished with the saved answer.
 
     The question is saved before anything else; the answer is saved complete, partial (the
     stream failed after some text, which is kept) or error (one plain sentence in `error`).
+    `voice` asks for a short spoken answer; once `cancel` (a threading.Event) is set the stream
+    stops and what was said is saved with status "interrupted"; `timings` (read at save time)
+    are added to the answer's own.
     """
-    turn = _Turn(runtime, clone_id, question, thread_id, provider, model, prompts)
+    turn = _Turn(runtime, clone_id, question, thread_id, provider, model, prompts, voice, cancel, timings)
     error: str | None = None
     try:
         yield from turn.run()

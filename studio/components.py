@@ -121,6 +121,8 @@ def message_bubble(message: Message, avatar: str | None = None, show_error: bool
             return
         if message.status == "partial" and show_error:
             st.warning(_cut_off(message), icon=":material/warning:")
+        if message.status == "interrupted":
+            st.caption("Interrupted: the answer stopped when you spoke over it.")
         if message.status == "error" and show_error:
             st.error(escape_md(message.error or "The answer failed; ask again."), icon=":material/error:")
         elif message.status in ("error", "partial") and show_error is False and not message.content:
@@ -253,6 +255,9 @@ def timings_caption(message: Message) -> None:
         if message.input_tokens or message.output_tokens else "",
         "Prompt versions": prompt_versions_label(message.prompt_versions),
     }
+    if "first_audio" in timings:  # a voice turn: how long the person spoke, then end of speech -> transcript / voice
+        facts = {"You spoke for": fmt_ms(timings.get("speech")), "Transcript after": fmt_ms(timings.get("stt")),
+                 "First audio after": fmt_ms(timings.get("first_audio")), **facts}
     answer_meta(message.provider, message.model, timings.get("total"), message.cost_usd, facts)
 
 

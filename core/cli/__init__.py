@@ -15,7 +15,7 @@ from core.errors import StudioError
 GROUPS = (
     "core.cli.clones", "core.cli.knowledge", "core.cli.documents", "core.cli.chat",
     "core.cli.prompts", "core.cli.templates", "core.cli.bundles",  # bundles adds to `clones`: keep it after it
-    "core.cli.providers", "core.cli.voice",
+    "core.cli.providers", "core.cli.voice", "core.cli.call",
     "core.cli.eval", "core.cli.analytics",
     "core.cli.tokens", "core.cli.users",
 )

@@ -37,6 +37,8 @@ NOTHING_COSINE = 0.35  # below this, with no shared term, nothing retrieved is r
 MAX_WORDS = 120
 MAX_UNITS = 6
 MAX_LIST = 10
+BRIEF_TOKENS = 120  # a request this short (a voice call) gets a brief answer
+BRIEF_UNITS, BRIEF_WORDS = 2, 45
 PARAGRAPH_WORDS = 80
 
 _STOPWORDS = frozenset("""
@@ -296,7 +298,8 @@ def _words(units) -> int:
     return sum(len(u.text.split()) for u in units)
 
 
-def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]]) -> list[Unit]:
+def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]], max_units: int = MAX_UNITS,
+                 max_words: int = MAX_WORDS) -> list[Unit]:
     """The best unit, the others close to it, and the context that makes them readable."""
     best = ranked[0]
     chosen: dict[tuple[int, int], Unit] = {}
@@ -311,12 +314,12 @@ def select_units(ranked: list[Unit], by_source: dict[int, list[Unit]]) -> list[U
         return True
 
     for unit in ranked:
-        if len(chosen) >= MAX_UNITS or _words(chosen.values()) >= MAX_WORDS:
+        if len(chosen) >= max_units or _words(chosen.values()) >= max_words:
             break
         if unit is best or _close_to(unit, best):
             if take(unit):
                 _add_context(unit, by_source[unit.source.n], take)
-        if unit is best and _section_answers(best):
+        if unit is best and _section_answers(best) and max_units >= MAX_UNITS:  # a brief answer skips the paragraph
             _add_paragraph(best, by_source[best.source.n], take)
     return sorted(chosen.values(), key=lambda u: (_source_rank(ranked, u.source.n), u.pos))
 
@@ -448,9 +451,10 @@ def _closest(ranked: list[Unit]) -> list[Unit]:
     return chosen
 
 
-def respond(question: str, sources: Sequence[Source], threshold: float | None = None) -> Reply:
+def respond(question: str, sources: Sequence[Source], threshold: float | None = None, brief: bool = False) -> Reply:
     """Quote the sentences that best cover the question, each cited; below `threshold` say so
-    and show the closest passages instead; with nothing related, say that."""
+    and show the closest passages instead; with nothing related, say that. `brief` (a voice call)
+    quotes fewer sentences."""
     threshold = RELEVANCE_THRESHOLD if threshold is None else threshold
     units = [u for source in sources for u in passage_units(source)]
     if not units:
@@ -472,12 +476,13 @@ def respond(question: str, sources: Sequence[Source], threshold: float | None = 
     by_source: dict[int, list[Unit]] = {}
     for unit in units:
         by_source.setdefault(unit.source.n, []).append(unit)
-    chosen = select_units(ranked, by_source)
+    limits = (BRIEF_UNITS, BRIEF_WORDS) if brief else (MAX_UNITS, MAX_WORDS)
+    chosen = select_units(ranked, by_source, *limits)
     return Reply(compose(chosen), "answer", sure, {u.source.n for u in chosen})
 
 
-def extractive_answer(question: str, sources: Sequence[Source]) -> str:
-    return respond(question, sources).text
+def extractive_answer(question: str, sources: Sequence[Source], brief: bool = False) -> str:
+    return respond(question, sources, brief=brief).text
 
 
 def pieces(text: str) -> Iterator[str]:
@@ -496,7 +501,8 @@ class ExtractiveLLM(LLM):
     def stream(self, request: ChatRequest) -> Iterator[Delta | Usage]:
         from core.tokens import count_tokens
 
-        answer = extractive_answer(request.question or _last_user(request.messages), request.sources)
+        brief = request.max_tokens <= BRIEF_TOKENS
+        answer = extractive_answer(request.question or _last_user(request.messages), request.sources, brief)
         for piece in pieces(answer):
             yield Delta(piece)
         prompt = "\n".join(str(m.get("content", "")) for m in request.messages)
