@@ -43,11 +43,11 @@ def warm_models(clone_id: str) -> threading.Thread:
 
     def warm() -> None:
         from core.call.turn import warm_up
-        from core.clones import get_clone
+        from core.models import Clone
 
-        try:
+        try:  # the clone's models only (no owner data leaves this thread): any owner's clone warms them
             with runtime.session() as session:
-                warm_up(runtime, get_clone(session, clone_id))
+                warm_up(runtime, session.get(Clone, clone_id))
         except Exception:  # the call itself reports problems; warming is only a head start
             log.warning("Warming the call's models failed", exc_info=True)
 

@@ -8,6 +8,7 @@ returns to the sign-in screen.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -72,10 +73,13 @@ def sign_in(page, studio_url: str, who: str) -> None:
 
 
 def create_clone_in_ui(page, name: str) -> None:
+    """The one New clone flow: the wizard, from scratch."""
     page.get_by_role("button", name="New clone").first.click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Name").fill(name)
-    dialog.get_by_role("button", name="Create clone").click()
+    page.wait_for_url(re.compile(r"/new_clone"))
+    page.locator(".st-key-method-scratch button").click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Next: review", exact=True).click()
+    page.get_by_role("button", name="Create clone", exact=True).click()
     wait_idle(page)
     expect(page.get_by_text(f"{name} is ready")).to_be_visible()
 

@@ -12,7 +12,7 @@ from core.conversations import delete_thread, get_thread, list_threads, rename_t
 from core.errors import NotFound
 from core.knowledge.ingest import delete_document, ingest_now, list_documents
 from core.knowledge.search import retrieve
-from core.models import ABRun, Clone, Conversation, Document, Message, PromptVersion, QuestionSet
+from core.models import ABRun, Clone, Conversation, Document, EvalRun, Message, PromptVersion, TestSuite
 from sqlmodel import select
 
 ISSUER = "http://127.0.0.1:9/issuer"
@@ -129,7 +129,7 @@ def _consistent(runtime) -> list[str]:
     problems = []
     with runtime.session() as session:
         owner = {c.id: c.owner_id for c in session.exec(select(Clone)).all()}
-        for model in (Document, Conversation, PromptVersion, QuestionSet, ABRun):
+        for model in (Document, Conversation, PromptVersion, TestSuite, EvalRun, ABRun):
             for row in session.exec(select(model)).all():
                 if owner.get(row.clone_id) != row.owner_id:
                     problems.append(f"{model.__name__} {row.id}")
