@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import difflib
+import random
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -41,7 +43,7 @@ SLOTS = {"system": (), "rag": ("sources",), "user": ("question",)}
 BUILTIN_NAMES = ("clone_name", "clone_description", "specialty", "today")
 _SAMPLE_SLOTS = {"sources": "[1] sample.pdf, page 1\nA sample passage.", "question": "A sample question?"}
 _VARIABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
-_SAVE_ATTEMPTS = 5
+_SAVE_ATTEMPTS = 8
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
@@ -296,10 +298,12 @@ def save_version(
             session.refresh(row)
             return row
         except IntegrityError:
-            # Someone saved the same layer at the same moment; take the next number.
+            # Someone saved the same layer at the same moment; take the next number, after a short
+            # random pause so that writers who clashed do not clash again in step.
             session.rollback()
             if attempt == _SAVE_ATTEMPTS - 1:
                 raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
     raise AssertionError("unreachable")
 
 
