@@ -10,6 +10,7 @@ from core.clones import get_clone
 from core.errors import StudioError
 from core.keys import resolve_key
 from studio import state
+from studio.components import confirm_delete
 from studio.text import escape_md
 
 
@@ -27,19 +28,8 @@ def _connect(runtime, clone_id: str) -> None:
 def disconnect_dialog(runtime, clone_id: str, agent_id: str) -> None:
     st.markdown(f"Delete the ElevenLabs agent `{agent_id.replace('`', '')}`?")
     st.caption("Calls to it stop working and its service token is revoked. The clone itself is not changed.")
-    confirm, cancel = st.columns(2)
-    if confirm.button("Delete agent", type="primary", icon=":material/link_off:", width="stretch"):
-        try:
-            disconnect_agent(runtime, clone_id)
-            state.flash("Disconnected: the ElevenLabs agent was deleted.")
-        except StudioError as error:
-            state.flash(str(error), "error")
-        state.close_dialog()
-        st.rerun()
-    if cancel.button("Cancel", width="stretch"):
-        state.close_dialog()
-        st.rerun()
-
+    confirm_delete("Delete agent", lambda: disconnect_agent(runtime, clone_id),
+                   "Disconnected: the ElevenLabs agent was deleted.", icon=":material/link_off:")
 
 def agent_panel(runtime, clone) -> None:
     """The section (nothing without an ElevenLabs key)."""

@@ -8,6 +8,7 @@ from core.api.cache import get_cache
 from core.api.tokens import create_token, list_tokens, masked, revoke_token
 from core.errors import StudioError
 from studio import state
+from studio.components import confirm_delete
 from studio.text import escape_md
 
 _NEW = "settings.api.new_token"
@@ -33,19 +34,8 @@ def _when(value) -> str:
 def revoke_dialog(runtime, name: str, shown: str) -> None:
     st.markdown(f"Revoke **{escape_md(name)}** (`{shown}`)?")
     st.caption("Programs using it get 401 from their next request on. This cannot be undone; make a new token instead.")
-    confirm, cancel = st.columns(2)
-    if confirm.button("Revoke token", type="primary", icon=":material/key_off:", width="stretch"):
-        try:
-            revoke_token(runtime, name, runtime.owner_id)
-            state.flash(f"Revoked the token '{name}'.")
-        except StudioError as error:
-            state.flash(str(error), "error")
-        state.close_dialog()
-        st.rerun()
-    if cancel.button("Cancel", width="stretch"):
-        state.close_dialog()
-        st.rerun()
-
+    confirm_delete("Revoke token", lambda: revoke_token(runtime, name, runtime.owner_id),
+                   f"Revoked the token '{name}'.", icon=":material/key_off:")
 
 def api_tokens_section(runtime) -> None:
     """The whole section; `runtime` acts for the signed-in owner (or the local one)."""

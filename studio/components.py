@@ -321,13 +321,13 @@ _KIND_ICONS = {
 }
 
 
-def confirm_delete(label: str, action, done: str | None = None) -> None:
+def confirm_delete(label: str, action, done: str | None = None, icon: str = ":material/delete:") -> None:
     """The Delete / Cancel pair of a confirmation dialog: runs `action` on confirm, flashes the
     outcome (or its error), closes the dialog."""
     from studio import state
 
     confirm, cancel = st.columns(2)
-    if confirm.button(label, type="primary", icon=":material/delete:", width="stretch"):
+    if confirm.button(label, type="primary", icon=icon, width="stretch"):
         try:
             action()
             if done:
