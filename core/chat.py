@@ -436,6 +436,11 @@ def answer(runtime, clone_id: str, question: str, thread_id: str | None = None, 
     for event in ask(runtime, clone_id, question, thread_id, **kw):
         if isinstance(event, Finished):
             finished = event
+    return answer_shape(finished)
+
+
+def answer_shape(finished: Finished) -> dict:
+    """The `ask --json` shape of a finished turn (the command line and the service API)."""
     message = finished.message
     return {
         "answer": message.content,

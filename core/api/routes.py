@@ -338,19 +338,8 @@ def _answer(runtime, clone, question: str, thread_id, options: dict) -> tuple[di
     return result, bool(result["citations"]), result["status"] == "complete"
 
 
-def ask_shape(message, citations: list[dict]) -> dict:
-    """The `ask --json` shape of a finished turn (as core.chat.answer returns it)."""
-    return {
-        "answer": message.content, "thread_id": message.conversation_id, "provider": message.provider,
-        "model": message.model,
-        "citations": [{k: c[k] for k in ("n", "document", "page", "text", "score", "cited")} for c in citations],
-        "timings_ms": {k: message.timings.get(k) for k in ("retrieval", "first_token", "total")},
-        "prompt_versions": message.prompt_versions, "status": message.status, "error": message.error,
-    }
-
-
 def _ask_events(runtime, clone_id: str, question: str, thread_id, options: dict) -> Iterator[tuple[str, dict]]:
-    from core.chat import Finished, Retrieved, Token, ask
+    from core.chat import Finished, Retrieved, Token, answer_shape, ask
 
     try:
         for event in ask(runtime, clone_id, question, thread_id, **options):
@@ -361,7 +350,7 @@ def _ask_events(runtime, clone_id: str, question: str, thread_id, options: dict)
             elif isinstance(event, Token):
                 yield "token", {"text": event.text}
             elif isinstance(event, Finished):
-                yield "done", ask_shape(event.message, event.citations)
+                yield "done", answer_shape(event)
     except StudioError as error:
         yield "error", {"error": str(error)}
     except Exception:
