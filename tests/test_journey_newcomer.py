@@ -46,6 +46,7 @@ def test_a_newcomer_is_welcomed_tries_a_suggested_question_and_a_saved_key_never
         wait_idle(page)
         expect(page.get_by_role("heading", name="Clones")).to_be_visible()
         page.get_by_role("button", name="Got it, don't show this again").click()
+        expect(page.get_by_text("Welcome to Clone Studio")).to_have_count(0)  # the rerun has saved it
         wait_idle(page)
         page.reload()
         wait_idle(page)
