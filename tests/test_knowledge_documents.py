@@ -12,7 +12,8 @@ import pytest
 from core.clones import create_clone
 from core.knowledge import claims
 from core.knowledge.ingest import (
-    delete_document, ingest_now, list_documents, recover_interrupted, remove_orphans, retry_document, stored_file,
+    delete_document, ingest_now, list_documents, recover_interrupted, remove_orphan_chunks, remove_orphans, retry_document,
+    stored_file,
 )
 from core.models import Document
 from tests.data.pdfs import corrupt_pdf
@@ -35,6 +36,20 @@ KILL_BEFORE_ROW = textwrap.dedent("""
         os._exit(9)
     ingest._write_atomic = write_then_die
     ingest._register(runtime, cfg["clone"], "orphan.md", "markdown", cfg["text"].encode())
+""")
+
+
+# Dies in delete_document after the row is gone, before its chunks are removed.
+KILL_BEFORE_CHUNKS = textwrap.dedent("""
+    import json, os, sys
+    from pathlib import Path
+    from core.config import Settings
+    from core.runtime import Runtime
+    from core.knowledge import ingest
+    cfg = json.loads(sys.argv[1])
+    runtime = Runtime(Settings(Path(cfg["home"]), cfg["db"], cfg["lance"], 5))
+    runtime.store.delete_document = lambda document_id: os._exit(9)
+    ingest.delete_document(runtime, cfg["document"])
 """)
 
 
@@ -165,3 +180,16 @@ def test_a_claim_left_by_a_kill_after_a_document_ended_is_swept(runtime, clone):
     recover_interrupted(runtime)
     assert not claims.claim_path(path).exists() and path.exists()
     assert status(runtime, document.id).status == "ready"
+
+
+def test_chunks_a_kill_left_behind_a_deleted_document_are_removed_at_start_up(runtime, settings, clone):
+    gone = ingest_now(runtime, clone.id, "notes.md", NOTES)
+    kept = ingest_now(runtime, clone.id, "kept.md", NOTES + b"\n\nA second note about the archive.\n")
+    cfg = {"home": str(settings.home), "db": settings.database_url, "lance": settings.lancedb_uri, "document": gone.id}
+    done = subprocess.run([sys.executable, "-c", KILL_BEFORE_CHUNKS, json.dumps(cfg)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 9, done.stderr
+    assert [d.id for d in list_documents(runtime, clone.id)] == [kept.id] and chunk_count(runtime, gone.id) > 0
+    recover_interrupted(runtime)
+    assert chunk_count(runtime, gone.id) == 0
+    assert chunk_count(runtime, kept.id) > 0 and remove_orphan_chunks(runtime) == 0

@@ -268,8 +268,10 @@ def delete_clone_knowledge(runtime, clone_id: str) -> None:
 def recover_interrupted(runtime) -> list[str]:
     """At start-up: documents a crash left in processing are resumed (file still stored) or
     failed; documents live work holds (another process, e.g. the studio while the CLI runs) are left alone.
-    Stored files whose row was never saved are removed. Returns the ids queued for resuming."""
+    Stored files whose row was never saved, and chunks whose row was deleted, are removed.
+    Returns the ids queued for resuming."""
     remove_orphans(runtime)
+    remove_orphan_chunks(runtime)
     with runtime.session() as session:
         stranded = session.exec(select(Document).where(Document.status == "processing")).all()
     resumed = []
@@ -281,6 +283,20 @@ def recover_interrupted(runtime) -> list[str]:
             runtime.worker.submit(document.id)
             resumed.append(document.id)
     return resumed
+
+
+def remove_orphan_chunks(runtime) -> int:
+    """Chunks a kill left between deleting a document's row and its chunks are removed. Chunks are
+    written only after their row is saved, so reading the chunks' ids before the rows is safe."""
+    with_chunks = runtime.store.document_ids()
+    if not with_chunks:
+        return 0
+    with runtime.session() as session:
+        orphans = with_chunks - set(session.exec(select(Document.id)).all())
+    for document_id in orphans:
+        runtime.store.delete_document(document_id)
+        log.info("Removed the chunks of deleted document %s", document_id)
+    return len(orphans)
 
 
 def remove_orphans(runtime) -> int:

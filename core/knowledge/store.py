@@ -143,6 +143,11 @@ class ChunkStore:
         filters = [f"{name} = {_literal(value)}" for name, value in (("clone_id", clone_id), ("document_id", document_id)) if value]
         return self.table.count_rows(" AND ".join(filters) or None)
 
+    def document_ids(self) -> set[str]:
+        """Every document id that has chunks (one column scanned)."""
+        rows = self.table.search().select(["document_id"]).limit(None).to_arrow()
+        return set(pc.unique(rows["document_id"]).to_pylist())
+
     def document_chunks(self, document_id: str) -> pa.Table:
         rows = self.table.search().where(f"document_id = {_literal(document_id)}").select(META).limit(None).to_arrow()
         return rows.sort_by("chunk_index")
