@@ -14,6 +14,7 @@ from tests.socket_guard import SocketGuard
 
 DATA = Path(__file__).parent / "data"
 GUARDED_PYTHON = Path(__file__).parent / "guarded_python"
+BASE_DATABASE_URL = os.environ.get("DATABASE_URL", "")  # before any test points it at its own database
 
 
 @pytest.fixture(scope="session")
@@ -76,11 +77,39 @@ def settings(tmp_path, monkeypatch) -> Settings:
         drop()
 
 
+@pytest.fixture(scope="session")
+def pg_template():
+    """On PostgreSQL, one database migrated to head for the whole session, which `runtime` copies
+    (CREATE DATABASE ... TEMPLATE) instead of migrating each test's database again: 40 tests took
+    26 s instead of 67 s. (On SQLite, migrating a fresh file costs about what copying one does.)"""
+    from core.db import make_engine, migrate
+
+    url, drop = _fresh_database(BASE_DATABASE_URL)
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()  # a template must have no open connections
+    yield make_url(url).database
+    drop()
+
+
+def _copy_of_template(database_url: str, template: str) -> None:
+    """Replace the test's (empty) PostgreSQL database with a copy of the migrated template."""
+    name = make_url(database_url).database
+    admin = create_engine(make_url(BASE_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+
+
 @pytest.fixture
-def runtime(settings):
-    """A runtime with an empty studio (no demo clone)."""
+def runtime(settings, request):
+    """A runtime with an empty studio (no demo clone). Tests that only take `settings` get an
+    empty database (migration tests); this one starts from a migrated copy."""
     from core.runtime import open_runtime
 
+    if settings.database_url.startswith("postgresql"):
+        _copy_of_template(settings.database_url, request.getfixturevalue("pg_template"))
     rt = open_runtime(settings, seed_demo=False)
     yield rt
     rt.close()
