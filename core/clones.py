@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.config import LOCAL_OWNER
 from core.errors import InvalidInput, NotFound
 from core.models import Clone, Conversation, Document, utcnow
 from core.owners import owner_of, resolve

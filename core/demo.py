@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from core.clones import create_clone
-from core.config import LOCAL_OWNER
 from core.owners import resolve
 from core.models import AppSetting, Clone, utcnow
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from sqlmodel import select
 
-from core.config import LOCAL_OWNER, setting
+from core.config import setting
 from core.errors import InvalidInput, MissingKey
 from core.owners import resolve
 from core.models import ApiKey, utcnow

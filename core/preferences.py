@@ -6,7 +6,7 @@ import os
 
 from sqlmodel import select
 
-from core.config import LOCAL_OWNER, setting
+from core.config import setting
 from core.errors import InvalidInput
 from core.owners import resolve
 from core.models import AppSetting

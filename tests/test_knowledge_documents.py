@@ -12,10 +12,9 @@ import pytest
 from core.clones import create_clone
 from core.knowledge import claims
 from core.knowledge.ingest import (
-    delete_document, ingest_now, list_documents, recover_interrupted, remove_orphan_chunks, remove_orphans, retry_document,
+    ingest_now, list_documents, recover_interrupted, remove_orphan_chunks, remove_orphans, retry_document,
     stored_file,
 )
-from core.models import Document
 from tests.data.pdfs import corrupt_pdf
 from tests.test_knowledge_cli import run_cli
 from tests.test_knowledge_ingest import HOLD, NOTES, ROOT, chunk_count, crash_mid_ingestion, status

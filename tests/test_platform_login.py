@@ -10,7 +10,7 @@ from core import auth, spend
 from core.chat import answer
 from core.clones import create_clone
 from core.knowledge.ingest import ingest_now
-from studio.state import PAGE_CHAT, PAGE_CLONES, PAGE_KNOWLEDGE
+from studio.state import PAGE_CLONES
 from tests.test_prompts_wizard import by_key, click, labelled  # noqa: E402
 from tests.studio_app import APP, ROOT, TIMEOUT, app, button, no_exception, studio_runtime, texts  # noqa: F401
 from tests.login import ISSUER, oidc  # noqa: F401

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 from sqlmodel import select
 
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.knowledge.store import DIM, SCHEMA
 from core.owners import owned
 from core.models import Clone, Document, utcnow
