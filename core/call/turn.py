@@ -42,21 +42,21 @@ def ms_between(start: float, end: float) -> float:
 def transcribe(runtime, clone: Clone, samples: np.ndarray) -> str:
     """Whisper (or the clone's cloud STT) on 16 kHz mono samples, as one line of text.
 
-    Offline, a call decodes greedily (beam 1): the audio is one short, already segmented turn."""
+    Offline, a call decodes greedily (beam 1) over an encoder window cut to the turn
+    (core.call.stt): the audio is one short, already segmented turn."""
     from core import voices
 
     if (clone.stt_provider or "offline") == "offline" and not (clone.language or "en").lower().startswith("en"):
         return voices.transcribe(runtime, clone, to_int16(samples), SPEECH_RATE).text  # raises the plain error
     if (clone.stt_provider or "offline") != "offline":
         return " ".join(voices.transcribe(runtime, clone, to_int16(samples), SPEECH_RATE).text.split())
+    from core.call.stt import transcribe_turn
     from core.providers.stt_offline import whisper_model
 
     audio = samples.astype(np.float32) / 32768.0 if samples.dtype == np.int16 else samples.astype(np.float32)
     if not audio.size:
         return ""
-    segments, _ = whisper_model().transcribe(audio, language="en", beam_size=1, condition_on_previous_text=False,
-                                             without_timestamps=True, vad_filter=False)
-    return " ".join(" ".join(segment.text for segment in segments).split())
+    return transcribe_turn(whisper_model(), audio)
 
 
 _warm_lock = threading.Lock()
