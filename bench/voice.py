@@ -109,8 +109,13 @@ def main() -> None:
     replies = [r for res in results for r in res["replies"] if r.message is not None]
     timing = lambda key: [r.message.timings[key] for r in replies if r.message.timings.get(key) is not None]  # noqa: E731
     first_audio = timing("first_audio")
-    after_llm = [r.message.timings["first_audio"] - r.message.timings["stt"] - r.message.timings["first_token"]
-                 for r in replies if r.message.timings.get("first_audio") is not None]
+    def stage(keys, fn):
+        rows = [r.message.timings for r in replies]
+        return [fn(t) for t in rows if all(t.get(k) is not None for k in keys)]
+    after_llm = stage(("audio_ready", "answer_start", "first_token"),
+                      lambda t: t["audio_ready"] - t["answer_start"] - t["first_token"])
+    after_confirm = stage(("first_audio", "confirmed"), lambda t: t["first_audio"] - t["confirmed"])
+    ahead = stage(("answer_start", "confirmed"), lambda t: t["answer_start"] < t["confirmed"])
     confirmed = [b for res in results for b in res["barge_ins"] if b.confirmed_at and b.last_audio_at]
     print(f"{len(replies)} voice turns in {args.calls} call(s); load average now {os.getloadavg()[0]:.2f}")
     print("end of speech -> first audio frame (the 0.6 s pause included):")
@@ -118,10 +123,15 @@ def main() -> None:
     print(line("caller: last speech sample -> heard", [x for res in results for x in res["caller_first_audio"]]))
     print("stages:")
     print(line("user speech", timing("speech")))
-    print(line("end of speech -> transcript", timing("stt")))
+    print(line("end of speech -> transcript ready", timing("stt")))
+    print(line("end of speech -> answer started", timing("answer_start")))
     print(line("retrieval", timing("retrieval")))
     print(line("chat turn start -> first token", timing("first_token")))
-    print(line("first token -> first audio (chunk + TTS)", after_llm))
+    print(line("first token -> first audio made (TTS)", after_llm))
+    print(line("end of speech -> first audio made", timing("audio_ready")))
+    print(line("end of speech -> turn confirmed (pause)", timing("confirmed")))
+    print(line("turn confirmed -> first audio sent", after_confirm))
+    print(f"  answered speculatively (started inside the pause): {sum(ahead)} of {len(ahead)}")
     print(line("connect: Start -> audio flowing", [res["connect"] for res in results if res["connect"]]))
     print(line("barge-in: confirmed -> last frame sent", [max(0.0, (b.last_audio_at - b.confirmed_at) * 1000) for b in confirmed]))
     print(line("barge-in: speech onset -> last frame sent", [max(0.0, (b.last_audio_at - b.onset) * 1000) for b in confirmed if b.onset]))

@@ -55,12 +55,17 @@ class Token:
 
 
 @dataclass(frozen=True)
+class StreamEnd:
+    """The model's text is complete (before it is cited and saved): a voice turn speaks its last piece now."""
+
+
+@dataclass(frozen=True)
 class Finished:
     message: Message
     citations: list[dict]
 
 
-ChatEvent = Union[Retrieved, Token, Finished]
+ChatEvent = Union[Retrieved, Token, StreamEnd, Finished]
 
 
 # ---------------------------------------------------------------- assembly
@@ -292,9 +297,10 @@ class _Turn:
 
     def __init__(self, runtime, clone_id: str, question: str, thread_id: str | None,
                  provider: str | None, model: str | None, prompts: dict | None,
-                 voice: bool = False, cancel=None, timings: dict | None = None):
+                 voice: bool = False, cancel=None, timings: dict | None = None, confirmed=None):
         self.runtime, self.start = runtime, perf_counter()
         self.voice, self.cancel, self.extra = voice, cancel, timings if timings is not None else {}
+        self.confirmed, self.committed = confirmed, False
         self.interrupted = False
         self.provider, self.model, self.overrides = provider, model, prompts
         self.parts: list[str] = []
@@ -310,11 +316,29 @@ class _Turn:
             try:
                 self.thread, self.history = _thread_for(session, self.clone, thread_id, self.question)
                 self.layers, self.versions = prompt_layers(session, self.clone, prompts)
-                append_message(session, self.thread, Message(role="user", content=self.question))
+                if confirmed is None:
+                    self._commit(session)
             except BaseException:
                 self.pending.cancel()
                 raise
         self.timings["db"] = _ms(self.start)
+
+    def _commit(self, session) -> None:
+        append_message(session, self.thread, Message(role="user", content=self.question))
+        self.committed = True
+
+    def commit_if_confirmed(self, wait: bool = False) -> bool:
+        """A speculative turn (`confirmed` given) saves its question once `confirmed` is set;
+        with `wait`, blocks until it is or `cancel` is (then nothing is ever saved)."""
+        while not self.committed:
+            if self.confirmed.is_set():
+                with self.runtime.session() as session:
+                    self._commit(session)
+            elif not wait or (self.cancel is not None and self.cancel.is_set()):
+                return False
+            else:
+                self.confirmed.wait(0.02)
+        return True
 
     def run(self) -> Iterator[ChatEvent]:
         retrieval, self.timings["retrieval"] = self.pending.result()
@@ -336,6 +360,7 @@ class _Turn:
             raise
         stream = stream_plan(plan)
         for event in stream:
+            self.commit_if_confirmed()
             if self.cancel is not None and self.cancel.is_set():
                 self.interrupted = True
                 stream.close()
@@ -347,10 +372,14 @@ class _Turn:
                 self.timings["first_token"] = _ms(self.start)
             self.parts.append(event.text)
             yield event
+        yield StreamEnd()
 
-    def save(self, error: str | None = None) -> Finished:
+    def save(self, error: str | None = None) -> Finished | None:
+        """The answer saved (None for a speculative turn dropped before it was confirmed)."""
         from core.tokens import count_tokens
 
+        if not self.commit_if_confirmed(wait=True):
+            return None
         text = "".join(self.parts)
         status = "complete" if error is None else ("partial" if text.strip() else "error")
         if self.interrupted and error is None:
@@ -406,28 +435,33 @@ def ask(runtime, clone_id: str, question: str, thread_id: str | None = None, **k
 
 def _ask(runtime, clone_id: str, question: str, thread_id: str | None = None, *, provider: str | None = None,
          model: str | None = None, prompts: dict[str, str] | None = None, voice: bool = False,
-         cancel=None, timings: dict | None = None) -> Iterator[ChatEvent]:
+         cancel=None, timings: dict | None = None, confirmed=None) -> Iterator[ChatEvent]:
     """One chat turn, streamed: Retrieved, then Token..., then Finished with the saved answer.
 
     The question is saved before anything else; the answer is saved complete, partial (the
     stream failed after some text, which is kept) or error (one plain sentence in `error`).
     `voice` asks for a short spoken answer; once `cancel` (a threading.Event) is set the stream
     stops and what was said is saved with status "interrupted"; `timings` (read at save time)
-    are added to the answer's own.
+    are added to the answer's own. With `confirmed` (a threading.Event) the turn is speculative:
+    it retrieves and streams at once but saves nothing (question or answer) until `confirmed`
+    is set; `cancel` before that drops it without a trace (no Finished).
     """
-    turn = _Turn(runtime, clone_id, question, thread_id, provider, model, prompts, voice, cancel, timings)
+    turn = _Turn(runtime, clone_id, question, thread_id, provider, model, prompts, voice, cancel, timings, confirmed)
     error: str | None = None
     try:
         yield from turn.run()
     except GeneratorExit:
-        turn.save(STOPPED)
+        if turn.committed:
+            turn.save(STOPPED)
         raise
     except StudioError as failure:
         error = str(failure)
     except Exception:  # a provider bug must not lose the question or the partial answer
         log.exception("Chat turn failed for clone %s", turn.clone.id)
         error = UNEXPECTED
-    yield turn.save(error)
+    finished = turn.save(error)
+    if finished is not None:
+        yield finished
 
 
 def answer(runtime, clone_id: str, question: str, thread_id: str | None = None, **kw) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.chat import STOPPED, UNEXPECTED, Finished, Retrieved, Token, answer, ask, format_sources, generate
+from core.chat import STOPPED, UNEXPECTED, Finished, Retrieved, StreamEnd, Token, answer, ask, format_sources, generate
 from core.clones import create_clone, update_clone
 from core.conversations import (
     create_thread, delete_thread, get_thread, list_threads, rename_thread, thread_messages, title_from_question,
@@ -93,10 +93,10 @@ def _messages(runtime, thread_id):
 def test_a_full_turn_streams_a_cited_answer_and_persists_both_messages(runtime, bakery):
     events = list(ask(runtime, bakery.id, "What are the bakery's opening hours?"))
 
-    assert isinstance(events[0], Retrieved) and isinstance(events[-1], Finished)
-    assert all(isinstance(e, Token) for e in events[1:-1]) and len(events) > 5
+    assert isinstance(events[0], Retrieved) and isinstance(events[-2], StreamEnd) and isinstance(events[-1], Finished)
+    assert all(isinstance(e, Token) for e in events[1:-2]) and len(events) > 5
     retrieved, finished = events[0], events[-1]
-    text = "".join(e.text for e in events[1:-1])
+    text = "".join(e.text for e in events[1:-2])
     assert "7:00 to 18:00" in text
     message = finished.message
     assert message.content == text and message.status == "complete" and message.error is None

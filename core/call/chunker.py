@@ -94,6 +94,20 @@ class _Sentences(SentenceBuffer):
         self._text = self._text[count:]
 
 
+FIRST_CLAUSE_WORDS = 3
+
+
+def first_clause(piece: str) -> list[str]:
+    """The first piece of an answer as the parts to synthesize one after the other: its first clause
+    (up to a comma, semicolon, colon or dash after 3 or more words) alone, so the first audio waits
+    only for a few words of synthesis, then the rest. A piece without such a clause stays whole."""
+    for match in _CLAUSE.finditer(piece):
+        head, rest = piece[: match.start() + 1].strip(), piece[match.end():].strip()
+        if _words(head) >= FIRST_CLAUSE_WORDS:
+            return [head, rest] if _words(rest) >= 2 else [piece]
+    return [piece]
+
+
 def chunk_text(text: str, step: int = 7) -> list[str]:
     """The pieces of a whole text streamed `step` characters at a time (tests, the CLI)."""
     chunker, pieces = Chunker(), []

@@ -75,6 +75,23 @@ class BargeIn:
 
 
 @dataclass
+class Speculation:
+    """A transcription started after `speculate_after` of silence, and the held answer to it."""
+
+    length: int  # samples of turn audio it heard
+    future: Future  # -> (transcript, monotonic time it was ready)
+    ended_at: float  # the end of speech it assumes
+    speech_ms: float
+    turn: VoiceTurn | None = None
+    transcript: str = ""
+    failed: bool = False
+
+
+def _timed_transcribe(runtime, clone, audio) -> tuple[str, float]:
+    return transcribe(runtime, clone, audio), time.monotonic()
+
+
+@dataclass
 class _State:
     status: str = CONNECTING
     thread_id: str | None = None
@@ -109,6 +126,8 @@ class CallSession:
         self._reply: threading.Thread | None = None
         self._turn: VoiceTurn | None = None
         self._stt = ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-stt")
+        self._speculation: Speculation | None = None
+        self.speculate_answers = self._free_to_speculate()
         self.started_at: float | None = None
         self.ready_at: float | None = None
         self.first_frame_at: float | None = None
@@ -149,6 +168,19 @@ class CallSession:
         except Exception:  # a track stopped twice or whose loop is gone
             log.debug("reply track stop failed", exc_info=True)
         self._set(status=ENDED)
+
+    def _free_to_speculate(self) -> bool:
+        """Answers are prepared during the pause only when that costs nothing: an offline answerer and
+        voice (a dropped speculation would otherwise spend cloud tokens and characters unaccounted)."""
+        from core.chat import resolve_model
+        from core.providers.remote import llm_for
+        from core.voices import choose_voice
+
+        try:
+            return llm_for(self.runtime, resolve_model(self.clone)[0]).offline and choose_voice(self.runtime, self.clone).tts.offline
+        except Exception:  # an unknown provider: no speculation, the turn itself will say what is wrong
+            log.debug("No speculative answers for this call", exc_info=True)
+            return False
 
     # ---------------------------------------------------------------- controls (any thread)
     def set_muted(self, muted: bool) -> None:
@@ -220,11 +252,11 @@ class CallSession:
 
     def _loop(self, vad: SileroVAD, detector: TurnDetector) -> None:
         carry = np.zeros(0, dtype=np.int16)
-        self._speculation: tuple[int, Future] | None = None
         self._barge: BargeIn | None = None
         while not self._stop.is_set():
+            self._advance_speculation()
             try:
-                arrived, pcm = self._frames.get(timeout=0.1)
+                arrived, pcm = self._frames.get(timeout=0.02 if self._speculation else 0.1)
             except queue.Empty:
                 self._check_audio()
                 self._check_pause(detector)
@@ -276,9 +308,11 @@ class CallSession:
                 self._set(status=HEARING)
         elif event == SPECULATE:
             audio = detector.turn_audio()
-            self._speculation = (len(audio), self._stt.submit(transcribe, self.runtime, self.clone, audio))
+            silence = detector._silence * (WINDOW / RATE)
+            self._speculation = Speculation(len(audio), self._stt.submit(_timed_transcribe, self.runtime, self.clone, audio),
+                                            arrived - silence, detector.speech_seconds() * 1000)
         elif event == RESUMED:
-            self._speculation = None
+            self._drop_speculation()
         elif event == END:
             self._end_turn(detector, arrived)
 
@@ -314,44 +348,96 @@ class CallSession:
             self._state.false_interruptions += 1
             self._state.status = SPEAKING if self.buffer.speaking() else LISTENING
 
+    # ---------------------------------------------------------------- speculation (the listener thread)
+    def _advance_speculation(self) -> None:
+        """Once the speculative transcript is ready, start the held answer to it (nothing sent yet)."""
+        speculation = self._speculation
+        if speculation is None or speculation.turn is not None or speculation.failed or not self.speculate_answers:
+            return
+        if not speculation.future.done():
+            return
+        try:
+            transcript, ready_at = speculation.future.result()
+        except Exception:  # the committed turn transcribes again and reports the error
+            speculation.failed = True
+            return
+        if not transcript.strip():
+            speculation.failed = True
+            return
+        stt_ms = ms_between(speculation.ended_at, ready_at)
+        speculation.transcript = transcript
+        speculation.turn = self._answer(transcript, speculation.ended_at, speculation.speech_ms, stt_ms, held=True)
+
+    def _drop_speculation(self) -> None:
+        """Speech resumed: the held answer (if any) is cancelled before anything of it was sent or saved."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None and speculation.turn is not None:
+            speculation.turn.cancel.set()
+
     def _end_turn(self, detector: TurnDetector, arrived: float) -> None:
         silence = detector._silence * (WINDOW / RATE)
         ended_at = arrived - silence
         speech_ms = detector.speech_seconds() * 1000
         audio = detector.take()
         speculation, self._speculation = self._speculation, None
+        confirmed = ms_between(ended_at, time.monotonic())
+        covers = speculation is not None and speculation.length >= len(audio) - int(silence * RATE) - WINDOW
+        if covers and speculation.turn is not None:
+            self._confirm_held(speculation)
+            return
+        if speculation is not None and speculation.turn is not None:
+            speculation.turn.cancel.set()
         self._set(status=THINKING)
         try:
-            if speculation is not None and speculation[0] >= len(audio) - int(silence * RATE) - WINDOW:
-                transcript = speculation[1].result()
+            if covers:
+                transcript, ready_at = speculation.future.result()
             else:
-                transcript = self._stt.submit(transcribe, self.runtime, self.clone, audio).result()
+                transcript, ready_at = self._stt.submit(_timed_transcribe, self.runtime, self.clone, audio).result()
         except StudioError as error:
             self._set(status=LISTENING, notice=str(error))
             return
-        stt_ms = ms_between(ended_at, time.monotonic())
+        stt_ms = ms_between(ended_at, ready_at)
         if not transcript.strip():
             self._set(status=LISTENING)
             return
-        self._answer(transcript, ended_at, speech_ms, stt_ms)
+        self._answer(transcript, ended_at, speech_ms, stt_ms, confirmed=confirmed)
+
+    def _confirm_held(self, speculation: Speculation) -> None:
+        """The pause became the end of the turn: the held answer goes out at once (or, if it failed
+        while held, the turn is answered again the ordinary way, which reports the failure)."""
+        self.buffer.mark()
+        with self._lock:
+            self._state.heard, self._state.answer, self._state.status = speculation.transcript, "", THINKING
+        confirmed = ms_between(speculation.ended_at, time.monotonic())
+        if not speculation.turn.confirm(confirmed=confirmed):
+            stt_ms = speculation.turn.timings.get("stt", confirmed)
+            self._answer(speculation.transcript, speculation.ended_at, speculation.speech_ms, stt_ms, confirmed=confirmed)
 
     # ---------------------------------------------------------------- the reply thread
-    def _answer(self, transcript: str, ended_at: float, speech_ms: float, stt_ms: float) -> None:
+    def _answer(self, transcript: str, ended_at: float, speech_ms: float, stt_ms: float, held: bool = False,
+                confirmed: float | None = None) -> VoiceTurn:
+        """Start answering `transcript` on a new reply thread (`held`: speculatively, see VoiceTurn;
+        `confirmed`: end of speech -> the turn was confirmed, ms)."""
         previous = self._turn
         if previous is not None:
             previous.cancel.set()
         if self._reply is not None:
             self._reply.join()
         self.buffer.clear()
-        self.buffer.mark()
+        if not held:
+            self.buffer.mark()
         turn = VoiceTurn(self.runtime, self.clone, self.snapshot()["thread_id"], self.buffer.push,
-                         lambda: self.buffer.first_audio_at, on_event=self._reply_event)
+                         lambda: self.buffer.first_audio_at, on_event=self._reply_event, held=held)
+        if confirmed is not None:
+            turn.timings["confirmed"] = confirmed
         self._turn = turn
-        with self._lock:
-            self._state.heard, self._state.answer, self._state.status = transcript, "", THINKING
+        if not held:
+            with self._lock:
+                self._state.heard, self._state.answer, self._state.status = transcript, "", THINKING
         self._reply = threading.Thread(target=self._run_reply, args=(turn, transcript, ended_at, speech_ms, stt_ms),
                                        name="call-reply", daemon=True)
         self._reply.start()
+        return turn
 
     def _reply_event(self, kind: str, value) -> None:
         if kind == "retrieved":
@@ -364,7 +450,11 @@ class CallSession:
     def _run_reply(self, turn: VoiceTurn, transcript: str, ended_at: float, speech_ms: float, stt_ms: float) -> None:
         try:
             reply = turn.answer(transcript, ended_at, speech_ms, stt_ms)
+            if not turn.confirmed.is_set():
+                return  # a speculative answer dropped before it was confirmed: nothing of it happened
         except StudioError as error:
+            if not turn.confirmed.is_set():
+                return
             self._set(notice=str(error), status=LISTENING)
             return
         except Exception:

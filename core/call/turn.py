@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 
 from core.call.buffer import RATE
-from core.call.chunker import Chunker
-from core.chat import Finished, Retrieved, Token, ask
+from core.call.chunker import Chunker, first_clause
+from core.chat import Finished, Retrieved, StreamEnd, Token, ask
 from core.errors import StudioError
 from core.models import Clone, Message
 from core.providers.speech import Audio, AudioChunk, to_int16
@@ -42,21 +42,21 @@ def ms_between(start: float, end: float) -> float:
 def transcribe(runtime, clone: Clone, samples: np.ndarray) -> str:
     """Whisper (or the clone's cloud STT) on 16 kHz mono samples, as one line of text.
 
-    Offline, a call decodes greedily (beam 1): the audio is one short, already segmented turn."""
+    Offline, a call decodes greedily (beam 1) over an encoder window cut to the turn
+    (core.call.stt): the audio is one short, already segmented turn."""
     from core import voices
 
     if (clone.stt_provider or "offline") == "offline" and not (clone.language or "en").lower().startswith("en"):
         return voices.transcribe(runtime, clone, to_int16(samples), SPEECH_RATE).text  # raises the plain error
     if (clone.stt_provider or "offline") != "offline":
         return " ".join(voices.transcribe(runtime, clone, to_int16(samples), SPEECH_RATE).text.split())
+    from core.call.stt import transcribe_turn
     from core.providers.stt_offline import whisper_model
 
     audio = samples.astype(np.float32) / 32768.0 if samples.dtype == np.int16 else samples.astype(np.float32)
     if not audio.size:
         return ""
-    segments, _ = whisper_model().transcribe(audio, language="en", beam_size=1, condition_on_previous_text=False,
-                                             without_timestamps=True, vad_filter=False)
-    return " ".join(" ".join(segment.text for segment in segments).split())
+    return transcribe_turn(whisper_model(), audio)
 
 
 _warm_lock = threading.Lock()
@@ -113,33 +113,96 @@ class Resampler:
 class VoiceTurn:
     """Answers one transcript aloud. `play(samples)` takes int16 audio at RATE; `first_audio()`
     returns the monotonic time the first audio frame went out (None while it has not);
-    `cancel` (set by a barge-in) stops the answer, which is saved as interrupted."""
+    `cancel` (set by a barge-in) stops the answer, which is saved as interrupted.
+
+    A `held` turn is speculative (the user has paused but the turn is not over): it retrieves,
+    streams the answer and synthesizes its audio at once, but plays nothing, reports nothing
+    and saves nothing until `confirm()`, which sends the audio made so far at once; `cancel`
+    before that (the user spoke again) drops it without a trace."""
 
     def __init__(self, runtime, clone: Clone, thread_id: str | None, play: Callable[[np.ndarray], None],
                  first_audio: Callable[[], float | None], cancel: threading.Event | None = None,
-                 on_event: Callable[[str, object], None] | None = None):
+                 on_event: Callable[[str, object], None] | None = None, held: bool = False):
         from core.voices import choose_voice
 
         self.runtime, self.clone, self.thread_id = runtime, clone, thread_id
-        self.play, self.first_audio = play, first_audio
+        self._play, self.first_audio = play, first_audio
         self.cancel = cancel or threading.Event()
         self.on_event = on_event or (lambda kind, value: None)
         self.voice = choose_voice(runtime, clone)
-        self.spoken: list[str] = []  # the pieces said so far (to recognise the clone's own words heard back)
+        self.confirmed = threading.Event()
+        if not held:
+            self.confirmed.set()
+        self.timings: dict = {}
+        self.ready_at: float | None = None  # when the first audio was synthesized (held or not)
+        self._gate = threading.Lock()
+        self._held_audio: list[np.ndarray] = []
+        self._held_events: list[tuple[str, object]] = []
+        self._pieces: list[str] = []
+        self.finished = False  # answer() has returned
+
+    @property
+    def spoken(self) -> list[str]:
+        """The pieces said so far (to recognise the clone's own words heard back); none while held."""
+        return self._pieces if self.confirmed.is_set() else []
+
+    def confirm(self, **timings: float) -> bool:
+        """The turn is over: send the held audio and events, let the answer be saved (with `timings`).
+        False when it is too late: the held answer already ended (it failed before it was confirmed)."""
+        with self._gate:
+            if self.finished and not self.confirmed.is_set():
+                return False
+            self.timings.update(timings)
+            self.confirmed.set()
+            events, self._held_events = self._held_events, []
+            audio, self._held_audio = self._held_audio, []
+            for samples in audio:
+                self._play(samples)
+        for kind, value in events:
+            self.on_event(kind, value)
+        return True
+
+    def play(self, samples: np.ndarray) -> None:
+        with self._gate:
+            if self.ready_at is None:
+                self.ready_at = time.monotonic()
+            if self.confirmed.is_set():
+                self._play(samples)
+            else:
+                self._held_audio.append(samples)
+
+    def _emit(self, kind: str, value) -> None:
+        with self._gate:
+            if not self.confirmed.is_set():
+                self._held_events.append((kind, value))
+                return
+        self.on_event(kind, value)
 
     def answer(self, transcript: str, ended_at: float, speech_ms: float, stt_ms: float) -> VoiceReply:
-        timings = {"speech": round(speech_ms, 1), "stt": round(stt_ms, 1)}
+        try:
+            return self._answer(transcript, ended_at, speech_ms, stt_ms)
+        finally:
+            with self._gate:
+                self.finished = True
+
+    def _answer(self, transcript: str, ended_at: float, speech_ms: float, stt_ms: float) -> VoiceReply:
+        timings = self.timings
+        timings.update({"speech": round(speech_ms, 1), "stt": round(stt_ms, 1),
+                        "answer_start": ms_between(ended_at, time.monotonic())})
         reply = VoiceReply(transcript, self.thread_id, timings=timings)
         chunker, resample = Chunker(), Resampler()
         events = ask(self.runtime, self.clone.id, transcript, self.thread_id, voice=True, cancel=self.cancel,
-                     timings=timings)
+                     timings=timings, confirmed=None if self.confirmed.is_set() else self.confirmed)
         try:
             for event in events:
                 if isinstance(event, Retrieved):
                     reply.thread_id = event.thread_id
-                    self.on_event("retrieved", event)
+                    self._emit("retrieved", event)
                 elif isinstance(event, Token):
                     for piece in chunker.feed(event.text):
+                        self._say(piece, resample, ended_at, timings)
+                elif isinstance(event, StreamEnd):  # the last piece need not wait for the answer to be saved
+                    for piece in chunker.flush():
                         self._say(piece, resample, ended_at, timings)
                 elif isinstance(event, Finished):
                     reply.message, reply.citations = event.message, event.citations
@@ -157,16 +220,21 @@ class VoiceTurn:
     def _say(self, piece: str, resample: Resampler, ended_at: float, timings: dict) -> None:
         if self.cancel.is_set():
             return
-        self.spoken.append(piece)
-        self.on_event("speaking", piece)
-        for chunk in self.voice.tts.stream(piece, self.voice.voice, self.voice.settings, self.voice.language):
-            if self.cancel.is_set():
-                return
-            self.play(resample(chunk))
-            self._note_first_audio(ended_at, timings)
+        parts = first_clause(piece) if not self._pieces else [piece]
+        self._pieces.append(piece)
+        self._emit("speaking", piece)
+        for part in parts:
+            for chunk in self.voice.tts.stream(part, self.voice.voice, self.voice.settings, self.voice.language):
+                if self.cancel.is_set():
+                    return
+                self.play(resample(chunk))
+                if "audio_ready" not in timings and self.ready_at is not None:
+                    timings["audio_ready"] = ms_between(ended_at, self.ready_at)
+                self._note_first_audio(ended_at, timings)
 
     def _note_first_audio(self, ended_at: float, timings: dict) -> None:
-        if "first_audio" not in timings and (sent := self.first_audio()) is not None:
+        """End of speech -> the first frame sent (only once confirmed: before that, nothing is sent)."""
+        if "first_audio" not in timings and self.confirmed.is_set() and (sent := self.first_audio()) is not None:
             timings["first_audio"] = ms_between(ended_at, sent)
 
     def _settle_first_audio(self, reply: VoiceReply, ended_at: float, timings: dict, wait: float = 1.0) -> None:
@@ -184,6 +252,8 @@ class VoiceTurn:
     def _record_usage(self) -> None:
         from core.voices import record_tts_chars
 
+        if not self.spoken:  # nothing said (or a speculative turn that was dropped)
+            return
         try:
             record_tts_chars(self.runtime, self.voice.tts.name, sum(map(len, self.spoken)), self.clone.id,
                              self.clone.owner_id)
