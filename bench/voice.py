@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -137,7 +135,7 @@ def main() -> None:
     print(line("barge-in: speech onset -> last frame sent", [max(0.0, (b.last_audio_at - b.onset) * 1000) for b in confirmed if b.onset]))
     print(f"  interrupted answers: {sum(r.message.status == 'interrupted' for r in replies)}, "
           f"false interruptions: {sum(b.resumed for res in results for b in res['barge_ins'])}")
-    print(f"targets: first audio p50 <= 1000 ms, p95 <= 1500 ms; connect <= 1500 ms; barge-in stop <= 300 ms")
+    print("targets: first audio p50 <= 1000 ms, p95 <= 1500 ms; connect <= 1500 ms; barge-in stop <= 300 ms")
 
 
 if __name__ == "__main__":

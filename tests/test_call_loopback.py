@@ -7,7 +7,6 @@ import asyncio
 import os
 import socket
 import threading
-import time
 
 import numpy as np
 import pytest
