@@ -19,11 +19,13 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, case, false, func, select, true, type_coerce
+from sqlalchemy import String, case, false, func, literal, select, true, type_coerce
 
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput
-from core.models import ABResult, ABRun, Clone, Document, EvalResult, EvalRun, MessageSource, MessageStat, UsageEvent
+from core.models import (
+    ABResult, ABRun, AnalyticsDaily, AnalyticsSourceDaily, Clone, Document, EvalResult, EvalRun, MessageStat, UsageEvent,
+)
 from core.stats import wilson_interval
 
 ALL_OWNERS = None
@@ -37,9 +39,9 @@ TEXT_STAGES = ("retrieval", "first_token", "total")
 VOICE_STAGES = ("stt", "first_audio", "speech")
 VOTES = ("a", "b", "tie")
 _VERSION = re.compile(r"^s(\d+|\*)/r(\d+|\*)/u(\d+|\*)$")
-STAT, SOURCE = MessageStat.__table__, MessageSource.__table__
-S, SRC = STAT.c, SOURCE.c
-SRC = MessageSource.__table__.c
+S = MessageStat.__table__.c  # one row per message: the latency figures read it (through its covering index)
+D = AnalyticsDaily.__table__.c  # message_stat summed per day and key: counts, tokens, costs
+SRC = AnalyticsSourceDaily.__table__.c  # message_source summed per day, key and document
 
 
 # ---------------------------------------------------------------- filters
@@ -98,7 +100,9 @@ def owner_condition(column, owner_id: Owner):
 
 
 def _where(filters: Filters, owner_id: Owner, answers: bool = False, c=S) -> list:
-    """The filters as conditions on message_stat (`c` = S) or on message_source (SRC: answers only)."""
+    """The filters as conditions on message_stat (`c` = S) or on a daily rollup (D, SRC).
+
+    The rollups keep "" for no provider or model and 0 for no prompt version (an unsaved draft)."""
     start, end = filters.period()
     conditions = [owner_condition(c.owner_id, owner_id), c.day <= end]
     if start is not None:
@@ -113,8 +117,16 @@ def _where(filters: Filters, owner_id: Owner, answers: bool = False, c=S) -> lis
         conditions.append(c.model == filters.model)
     if filters.version:
         for column, value in zip((c.v_system, c.v_rag, c.v_user), _versions_of(filters.version)):
-            conditions.append(column.is_(None) if value is None else column == value)
+            if c is S:
+                conditions.append(column.is_(None) if value is None else column == value)
+            else:
+                conditions.append(column == (0 if value is None else value))
     return conditions
+
+
+def _null(column, empty):
+    """A rollup key column with its "none" value ("" or 0) back as NULL."""
+    return func.nullif(column, empty)
 
 
 def _created_in(column, filters: Filters) -> list:
@@ -153,7 +165,8 @@ def filter_options(session, filters: Filters = Filters(), owner_id: Owner = LOCA
     """The prompt versions, providers and models that answered in the clone(s) and period."""
     scope = replace(filters, version=None, provider=None, model=None)
     rows = session.connection().execute(
-        select(S.v_system, S.v_rag, S.v_user, S.provider, S.model).where(*_where(scope, owner_id, answers=True)).distinct()
+        select(_null(D.v_system, 0), _null(D.v_rag, 0), _null(D.v_user, 0), D.provider, D.model)
+        .where(*_where(scope, owner_id, c=D), D.answers > 0).distinct()
     ).all()
     return {
         "versions": sorted({version_label(*row[:3]) for row in rows}),
@@ -170,27 +183,18 @@ DAILY = ["questions", "answers", "voice_turns", "threads", "errors", "input_toke
 
 def daily_totals(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
     """day, provider, model and the day's sums (see DAILY): the input of the use, cost and retrieval
-    figures, one GROUP BY over message_stat (dashboard() runs it once for all of them).
+    figures, one GROUP BY over the daily rollup analytics_daily (dashboard() runs it once for all of them).
 
     `threads` counts threads started (their first question); `answered` counts answers that did
     not fail; `nothing_retrieved` / `none_cited` count those that found no source / cited none.
+    With a version, provider or model filter only answers match, so questions and threads are 0.
     """
-    answer = S.role == "assistant"
-    answered = and_(answer, S.status != "error")
-
-    def count(condition):
-        return func.sum(case((condition, 1), else_=0))
-
-    statement = select(
-        S.day, S.provider, S.model,
-        count(S.role == "user").label("questions"), count(answer).label("answers"),
-        count(and_(answer, S.voice.is_(True))).label("voice_turns"), count(S.opens_thread.is_(True)).label("threads"),
-        count(and_(answer, S.status == "error")).label("errors"),
-        func.sum(S.input_tokens).label("input_tokens"), func.sum(S.output_tokens).label("output_tokens"),
-        func.sum(S.cost_usd).label("cost_usd"), count(answered).label("answered"),
-        count(and_(answered, S.sources == 0)).label("nothing_retrieved"),
-        count(and_(answered, S.sources > 0, S.cited == 0)).label("none_cited"),
-    ).where(*_where(filters, owner_id)).group_by(S.day, S.provider, S.model)
+    sums = {name: func.sum(D[name]) for name in DAILY}
+    if filters.answers_only:
+        sums["questions"] = sums["threads"] = literal(0)
+    provider, model = _null(D.provider, ""), _null(D.model, "")
+    statement = (select(D.day, provider, model, *(value.label(name) for name, value in sums.items()))
+                 .where(*_where(filters, owner_id, c=D)).group_by(D.day, provider, model))
     frame = _timestamps(_frame(session, statement, ["day", "provider", "model", *DAILY]))
     frame[DAILY] = frame[DAILY].fillna(0)
     frame[[c for c in DAILY if c != "cost_usd"]] = frame[[c for c in DAILY if c != "cost_usd"]].astype("int64")
@@ -402,9 +406,9 @@ def cited_documents(session, filters: Filters = Filters(), owner_id: Owner = LOC
     `cited` and `retrieved` count passages, `answers` the answers that cited the document.
     """
     statement = select(
-        SRC.clone_id, SRC.document, func.sum(SRC.cited).label("cited"),
-        func.sum(case((SRC.cited > 0, 1), else_=0)).label("answers"), func.sum(SRC.retrieved).label("retrieved"),
-    ).where(*_where(filters, owner_id, c=SRC), SRC.status != "error").group_by(SRC.clone_id, SRC.document)
+        SRC.clone_id, SRC.document, func.sum(SRC.cited).label("cited"), func.sum(SRC.answers).label("answers"),
+        func.sum(SRC.retrieved).label("retrieved"),
+    ).where(*_where(filters, owner_id, c=SRC)).group_by(SRC.clone_id, SRC.document).having(func.sum(SRC.retrieved) > 0)
     frame = _frame(session, statement)
     columns = ["clone", "document", "cited", "answers", "retrieved", "cite_rate"]
     if frame.empty:
@@ -428,7 +432,7 @@ def uncited_documents(session, filters: Filters = Filters(), owner_id: Owner = L
         return pd.DataFrame(columns=columns)
     cited = session.connection().execute(
         select(SRC.clone_id, SRC.document_id, SRC.document).distinct()
-        .where(*_where(filters, owner_id, c=SRC), SRC.cited > 0)).all()
+        .where(*_where(filters, owner_id, c=SRC), SRC.cited_any > 0)).all()
     ids = {row[1] for row in cited if row[1]}
     names = {(row[0], row[2]) for row in cited}
     keep = [doc_id not in ids and (clone_id, name) not in names
@@ -582,12 +586,10 @@ SHARED = {"timings": ("latency_per_day", "latency_summary", "latency_breakdown")
 def usage_by_owner(session, filters: Filters = Filters(), owner_id: Owner = ALL_OWNERS) -> pd.DataFrame:
     """owner_id, questions, answers, tokens, cost and median answer time per person: the admin's view
     across people (usage only: no clone, document or message text)."""
-    answer = S.role == "assistant"
     statement = select(
-        S.owner_id, func.sum(case((S.role == "user", 1), else_=0)).label("questions"),
-        func.sum(case((answer, 1), else_=0)).label("answers"),
-        func.sum(S.input_tokens + S.output_tokens).label("tokens"), func.sum(S.cost_usd).label("cost_usd"),
-    ).where(*_where(Filters(days=filters.days), owner_id)).group_by(S.owner_id).order_by(S.owner_id)
+        D.owner_id, func.sum(D.questions).label("questions"), func.sum(D.answers).label("answers"),
+        func.sum(D.input_tokens + D.output_tokens).label("tokens"), func.sum(D.cost_usd).label("cost_usd"),
+    ).where(*_where(Filters(days=filters.days), owner_id, c=D)).group_by(D.owner_id).order_by(D.owner_id)
     return _frame(session, statement, ["owner_id", "questions", "answers", "tokens", "cost_usd"])
 
 
