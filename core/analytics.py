@@ -24,7 +24,8 @@ from sqlalchemy import String, case, false, func, literal, select, true, type_co
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput
 from core.models import (
-    ABResult, ABRun, AnalyticsDaily, AnalyticsSourceDaily, Clone, Document, EvalResult, EvalRun, MessageStat, UsageEvent,
+    TIMING_INDEX, ABResult, ABRun, AnalyticsDaily, AnalyticsSourceDaily, Clone, Document, EvalResult, EvalRun, MessageStat,
+    UsageEvent,
 )
 from core.stats import wilson_interval
 
@@ -229,20 +230,54 @@ def usage_per_day(session, filters: Filters = Filters(), owner_id: Owner = LOCAL
 # ---------------------------------------------------------------- latency
 
 
+TIMING_KEY = TIMING_INDEX[:10]  # the covering index's filter columns, in its order
+
+
 def answer_timings(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
-    """One row per answer that did not fail: day, the group (clone_id for all clones, the three
-    versions for one clone) and every stage's milliseconds: the input of the three latency
-    figures (dashboard() fetches it once for all three)."""
-    group = ["v_system", "v_rag", "v_user"] if filters.clone_id else ["clone_id"]
-    columns = ["day", *group, *STAGES.values()]
-    chosen = [type_coerce(S.day, String).label("day"), *(S[c] for c in columns[1:])]  # no per-row date parsing
-    statement = select(*chosen).where(*_where(filters, owner_id, answers=True), S.status != "error")
-    result = session.connection().execute(statement)
-    frame = pd.DataFrame(result.cursor.fetchall(), columns=columns)  # plain numbers and text: no per-row processing
+    """One row per answer that did not fail: day, group (clone_id for all clones, the version label
+    for one clone) and every stage's milliseconds: the input of the three latency figures
+    (dashboard() fetches it once for all three).
+
+    Two reads of message_stat's covering index, both in the index's order: the groups of equal
+    filter columns with their sizes, then only the stages' numbers, which numpy takes in one go
+    (so no text crosses into Python per answer). Should a message be written between the two
+    reads (the sizes no longer add up), it reads again; after three tries it reads every column
+    of every answer instead.
+    """
+    where = [*_where(filters, owner_id, answers=True), S.status != "error"]
+    key = [S[name] for name in TIMING_KEY]
+    connection = session.connection()
+    for _ in range(3):
+        groups = connection.execute(select(type_coerce(S.day, String), S.clone_id, S.v_system, S.v_rag, S.v_user,
+                                           func.count()).where(*where).group_by(*key).order_by(*key)).all()
+        values = _numbers(connection.execute(select(*(S[c] for c in STAGES.values())).where(*where).order_by(*key)))
+        sizes = np.array([row[-1] for row in groups], dtype=np.int64)
+        if int(sizes.sum()) == len(values):
+            return _timing_frame(filters, groups, sizes, values)
+    rows = connection.execute(select(type_coerce(S.day, String), S.clone_id, S.v_system, S.v_rag, S.v_user,
+                                     *(S[c] for c in STAGES.values())).where(*where)).all()
+    return _timing_frame(filters, [(*row[:5], 1) for row in rows], np.ones(len(rows), dtype=np.int64),
+                         np.array([row[5:] for row in rows], dtype="float64").reshape(len(rows), len(STAGES)))
+
+
+def _numbers(result) -> np.ndarray:
+    """A result of numeric columns as one float array (NULL -> NaN), without per-value Python work."""
+    rows = result.cursor.fetchall()
     result.close()
-    frame[list(STAGES.values())] = frame[list(STAGES.values())].astype("float64")
-    frame["day"] = pd.to_datetime(frame["day"].astype(str), format="%Y-%m-%d")
-    return frame.rename(columns={column: stage for stage, column in STAGES.items()})
+    return np.array(rows, dtype="float64").reshape(len(rows), len(STAGES))
+
+
+def _timing_frame(filters: Filters, groups: list, sizes: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    days = pd.to_datetime(pd.Series([str(row[0]) for row in groups], dtype=object), format="%Y-%m-%d")
+    if filters.clone_id:
+        labels = [version_label(*row[2:5]) for row in groups]
+    else:
+        labels = [row[1] for row in groups]
+    frame = pd.DataFrame({"day": np.repeat(days.to_numpy(dtype="datetime64[ns]"), sizes),
+                          "group": np.repeat(np.array(labels, dtype=object), sizes)})
+    for i, stage in enumerate(STAGES):
+        frame[stage] = values[:, i]
+    return frame
 
 
 def _timings(session, filters: Filters, owner_id: Owner, frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -253,6 +288,27 @@ def _present(frame: pd.DataFrame) -> list[str]:
     return [stage for stage in STAGES if stage in frame and frame[stage].notna().any()]
 
 
+def group_quantiles(codes: np.ndarray, values: np.ndarray, quantiles: Sequence[float],
+                    groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's quantiles of `values` (NaN left out), exactly as numpy's default (linear) method:
+    (answers per group, groups x quantiles array; NaN where a group has no values). One sort."""
+    keep = ~np.isnan(values)
+    codes, values = codes[keep], values[keep]
+    order = np.lexsort((values, codes))
+    codes, values = codes[order], values[order]
+    counts = np.bincount(codes, minlength=groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.full((groups, len(quantiles)), np.nan)
+    has = counts > 0
+    for j, q in enumerate(quantiles):
+        position = (counts[has] - 1) * q
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, counts[has] - 1)
+        below, above = values[starts[has] + low], values[starts[has] + high]
+        out[has, j] = below + (above - below) * (position - low)
+    return counts, out
+
+
 def latency_per_day(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER,
                     timings: pd.DataFrame | None = None) -> pd.DataFrame:
     """day, stage, p50, p95, answers: each stage's percentiles per day (voice stages only when recorded)."""
@@ -260,19 +316,16 @@ def latency_per_day(session, filters: Filters = Filters(), owner_id: Owner = LOC
     stages = _present(frame)
     if frame.empty or not stages:
         return pd.DataFrame(columns=["day", "stage", "p50", "p95", "answers"])
-    grouped = frame.groupby("day")[stages]
-    quantiles = grouped.quantile([0.5, 0.95])  # (day, q) x stage
-    counts = grouped.count()
+    codes, days = pd.factorize(frame["day"], sort=True)
     parts = []
     for stage in stages:
-        wide = quantiles[stage].unstack()
-        part = pd.DataFrame({"day": wide.index, "stage": stage, "p50": wide[0.5].to_numpy(),
-                             "p95": wide[0.95].to_numpy(), "answers": counts[stage].reindex(wide.index).to_numpy()})
+        counts, values = group_quantiles(codes, frame[stage].to_numpy(dtype="float64"), (0.5, 0.95), len(days))
+        part = pd.DataFrame({"day": days, "stage": stage, "p50": values[:, 0], "p95": values[:, 1], "answers": counts})
         parts.append(part[part["answers"] > 0])
     out = _timestamps(pd.concat(parts, ignore_index=True))
     order = {stage: i for i, stage in enumerate(STAGES)}
     out["_order"] = out["stage"].map(order)
-    return out.sort_values(["day", "_order"]).drop(columns="_order").reset_index(drop=True)
+    return out.sort_values(["day", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def latency_summary(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER,
@@ -296,21 +349,21 @@ def latency_breakdown(session, filters: Filters = Filters(), owner_id: Owner = L
     """
     frame = _timings(session, filters, owner_id, timings)
     columns = ["group", "answers", "retrieval", "waiting", "streaming"]
-    frame = frame.dropna(subset=["total"]).copy()
+    frame = frame[frame["total"].notna()]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    if filters.clone_id:
-        labels = {key: version_label(*key) for key in frame[["v_system", "v_rag", "v_user"]].drop_duplicates().itertuples(index=False, name=None)}
-        frame["group"] = [labels[key] for key in frame[["v_system", "v_rag", "v_user"]].itertuples(index=False, name=None)]
-    else:
+    group = frame["group"]
+    if not filters.clone_id:
         names = clone_names(session, owner_id)
-        frame["group"] = frame["clone_id"].map(lambda clone_id: names.get(clone_id, clone_id))
-    frame["waiting"] = (frame["first_token"] - frame["retrieval"]).clip(lower=0)
-    frame["streaming"] = (frame["total"] - frame["first_token"]).clip(lower=0)
-    grouped = frame.groupby("group")
-    out = grouped[["retrieval", "waiting", "streaming"]].median()
-    out.insert(0, "answers", grouped.size())
-    return out.reset_index().sort_values("answers", ascending=False, kind="stable").reset_index(drop=True)[columns]
+        group = group.map({clone_id: names.get(clone_id, clone_id) for clone_id in group.unique()})
+    codes, labels = pd.factorize(group, sort=True)
+    retrieval, first, total = (frame[stage].to_numpy(dtype="float64") for stage in ("retrieval", "first_token", "total"))
+    parts = {"retrieval": retrieval, "waiting": np.clip(first - retrieval, 0, None),
+             "streaming": np.clip(total - first, 0, None)}
+    out = pd.DataFrame({"group": labels, "answers": np.bincount(codes, minlength=len(labels))})
+    for name, values in parts.items():
+        out[name] = group_quantiles(codes, values, (0.5,), len(labels))[1][:, 0]
+    return out.sort_values("answers", ascending=False, kind="stable").reset_index(drop=True)[columns]
 
 
 # ---------------------------------------------------------------- cost
@@ -462,22 +515,22 @@ def _agreement(session, filters: Filters, owner_id: Owner):
     return agreement(list(zip(votes["human"], votes["judge"])), [_json(detail) for detail in votes["detail"]])
 
 
-def judge_confusion(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
+def judge_confusion(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER, votes=None) -> pd.DataFrame:
     """human, judge, count: every A/B case a person and the judge both decided (a / b / tie); empty when none."""
-    result = _agreement(session, filters, owner_id)
+    result = _agreement(session, filters, owner_id) if votes is None else votes
     if not result.n:
         return pd.DataFrame(columns=["human", "judge", "count"])
     return pd.DataFrame([(human, judge, result.confusion[human][judge]) for human in VOTES for judge in VOTES],
                         columns=["human", "judge", "count"])
 
 
-def judge_trust(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> dict:
+def judge_trust(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER, votes=None) -> dict:
     """n, agreement, kappa (and its band), judged, swap_consistency, trusted (core.quality.agreement).
 
     `swap_consistency` is the share of judged cases where the judge kept its verdict when the two
     answers were shown the other way round (a contested case has no judge vote, so no kappa).
     """
-    result = _agreement(session, filters, owner_id)
+    result = _agreement(session, filters, owner_id) if votes is None else votes
     return {"n": result.n, "agreement": result.raw, "kappa": result.kappa, "band": result.band,
             "judged": result.judged, "swap_consistency": result.swap_consistency, "trusted": result.trusted}
 
@@ -522,13 +575,14 @@ def _layer(versions, layer: str):
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def version_quality(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
+def version_quality(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER,
+                    runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """version, runs, cases, passed, pass_rate, ci_low, ci_high (Wilson 95 %), cost_per_case, latency_ms."""
-    runs = _runs(session, filters, owner_id)
+    runs = _runs(session, filters, owner_id) if runs is None else runs
     columns = ["version", "runs", "cases", "passed", "pass_rate", "ci_low", "ci_high", "cost_per_case", "latency_ms"]
     if runs.empty:
         return pd.DataFrame(columns=columns)
-    runs["weighted_latency"] = runs["latency_ms"].astype("float64") * runs["cases"]
+    runs = runs.assign(weighted_latency=runs["latency_ms"].astype("float64") * runs["cases"])
     out = runs.groupby("version").agg(runs=("run_id", "count"), cases=("cases", "sum"), passed=("passed", "sum"),
                                       cost_usd=("cost_usd", "sum"), weighted_latency=("weighted_latency", "sum"))
     out["pass_rate"] = out["passed"] / out["cases"]
@@ -539,12 +593,13 @@ def version_quality(session, filters: Filters = Filters(), owner_id: Owner = LOC
     return out.reset_index()[columns]
 
 
-def criterion_scores(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
+def criterion_scores(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER,
+                     runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """version, criterion, score (mean 0-1), cases: each criterion's mean score per prompt version.
 
     Read from each run's per-criterion means (eval_run.scores), weighted by the run's cases.
     """
-    runs = _runs(session, filters, owner_id)
+    runs = _runs(session, filters, owner_id) if runs is None else runs
     columns = ["version", "criterion", "score", "cases"]
     records = [(version, criterion, float(score), int(cases))
                for version, scores, cases in runs[["version", "scores", "cases"]].itertuples(index=False, name=None)
@@ -580,7 +635,8 @@ QUERIES = {
 
 
 SHARED = {"timings": ("latency_per_day", "latency_summary", "latency_breakdown"),
-          "daily": ("usage_per_day", "cost_per_day", "cost_by_model", "retrieval_per_day")}
+          "daily": ("usage_per_day", "cost_per_day", "cost_by_model", "retrieval_per_day"),
+          "runs": ("version_quality", "criterion_scores"), "votes": ("judge_confusion", "judge_trust")}
 
 
 def usage_by_owner(session, filters: Filters = Filters(), owner_id: Owner = ALL_OWNERS) -> pd.DataFrame:
@@ -595,7 +651,8 @@ def usage_by_owner(session, filters: Filters = Filters(), owner_id: Owner = ALL_
 
 def dashboard(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> dict:
     """Every figure on the Analytics page, by name (data frames, and dicts for the one-line summaries)."""
-    inputs = {"timings": answer_timings(session, filters, owner_id), "daily": daily_totals(session, filters, owner_id)}
+    inputs = {"timings": answer_timings(session, filters, owner_id), "daily": daily_totals(session, filters, owner_id),
+              "runs": _runs(session, filters, owner_id), "votes": _agreement(session, filters, owner_id)}
     shared = {name: {key: inputs[key]} for key, names in SHARED.items() for name in names}
     figures = {name: query(session, filters, owner_id, **shared.get(name, {})) for name, query in QUERIES.items()}
     figures["retrieval_summary"] = retrieval_summary(figures["retrieval_per_day"])
