@@ -1,8 +1,11 @@
 """The figures the Analytics page plots, as pandas data frames (the CLI prints the same ones).
 
-Every query reads the narrow `message_stat` / `message_source` tables (core.message_stats keeps
-them in step with `message`), the quality lab's runs and the A/B votes, never the big JSON
-columns, so the whole page stays well under a second at 100,000 messages (bench/analytics.py).
+Counts, tokens, costs, filter choices and document figures read the daily rollups
+`analytics_daily` / `analytics_source_daily` (database triggers keep them equal to
+`message_stat` / `message_source`, which core.message_stats keeps in step with `message`);
+latency reads message_stat's covering index and computes exact percentiles in numpy; quality
+and judge figures read the suite runs and A/B votes. Never the big JSON columns: the whole page
+takes about a third of a second at 100,000 messages (bench/analytics.py).
 
 Every function takes `filters` (one clone or all, a period, a prompt version, provider, model)
 and `owner_id`: one owner's id (default LOCAL_OWNER), a list of ids, or ALL_OWNERS (None) for an
