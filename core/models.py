@@ -421,7 +421,20 @@ class MessageSource(SQLModel, table=True):
     top_score: Optional[float] = None
 
 
-class AnalyticsDaily(SQLModel, table=True):
+class DailyKey(SQLModel):
+    """The key of a daily rollup row: owner, UTC day, clone, provider, model, prompt versions."""
+
+    owner_id: str = Field(default=LOCAL_OWNER, primary_key=True)
+    day: date = Field(primary_key=True)
+    clone_id: str = Field(primary_key=True)
+    provider: str = Field(default="", primary_key=True)
+    model: str = Field(default="", primary_key=True)
+    v_system: int = Field(default=0, primary_key=True)
+    v_rag: int = Field(default=0, primary_key=True)
+    v_user: int = Field(default=0, primary_key=True)
+
+
+class AnalyticsDaily(DailyKey, table=True):
     """message_stat summed per owner, clone, UTC day, provider, model and prompt versions.
 
     Kept in step by database triggers on message_stat (migration 0004: every insert, update and
@@ -432,14 +445,6 @@ class AnalyticsDaily(SQLModel, table=True):
 
     __tablename__ = "analytics_daily"
 
-    owner_id: str = Field(default=LOCAL_OWNER, primary_key=True)
-    day: date = Field(primary_key=True)
-    clone_id: str = Field(primary_key=True)
-    provider: str = Field(default="", primary_key=True)
-    model: str = Field(default="", primary_key=True)
-    v_system: int = Field(default=0, primary_key=True)
-    v_rag: int = Field(default=0, primary_key=True)
-    v_user: int = Field(default=0, primary_key=True)
     messages: int = 0
     questions: int = 0
     answers: int = 0
@@ -454,7 +459,7 @@ class AnalyticsDaily(SQLModel, table=True):
     cost_usd: float = 0.0
 
 
-class AnalyticsSourceDaily(SQLModel, table=True):
+class AnalyticsSourceDaily(DailyKey, table=True):
     """message_source summed per owner, clone, UTC day, provider, model, prompt versions and document
     (triggers keep it in step, like AnalyticsDaily; same key conventions).
 
@@ -463,14 +468,6 @@ class AnalyticsSourceDaily(SQLModel, table=True):
 
     __tablename__ = "analytics_source_daily"
 
-    owner_id: str = Field(default=LOCAL_OWNER, primary_key=True)
-    day: date = Field(primary_key=True)
-    clone_id: str = Field(primary_key=True)
-    provider: str = Field(default="", primary_key=True)
-    model: str = Field(default="", primary_key=True)
-    v_system: int = Field(default=0, primary_key=True)
-    v_rag: int = Field(default=0, primary_key=True)
-    v_user: int = Field(default=0, primary_key=True)
     document_id: str = Field(default="", primary_key=True)
     document: str = Field(default="", primary_key=True)
     rows: int = 0
