@@ -278,6 +278,39 @@ def page_timings(runtime, filters, runs: int) -> tuple[dict[str, float], tuple[f
     return {name: statistics.median(v) for name, v in per_query.items()}, total
 
 
+def write_cost(runtime, turns: int = 100) -> tuple[float, float]:
+    """Median ms to save one question + answer the way the chat does (append_message), with the
+    rollup triggers and then with them dropped (this bench's own database only)."""
+    from core.conversations import append_message
+
+    def save_turns() -> list[float]:
+        with runtime.session() as session:
+            clone = Clone(name="Writer", slug=f"writer-{uuid.uuid4().hex[:6]}")
+            session.add(clone)
+            session.commit()
+            thread = Conversation(clone_id=clone.id, title="Chat")
+            times = []
+            for _ in range(turns):
+                start = time.perf_counter()
+                append_message(session, thread, Message(role="user", content="When does it open?"))
+                append_message(session, thread, Message(
+                    role="assistant", content="At 7 [1].", provider="openai", model="gpt-4o-mini",
+                    prompt_versions={"system": 1, "rag": 1, "user": 1}, timings={"retrieval": 20, "total": 900},
+                    citations=[{"n": 1, "document": "guide.pdf", "document_id": "d", "cited": True, "score": 0.5}]))
+                times.append((time.perf_counter() - start) * 1000)
+            return times
+
+    with_triggers = statistics.median(save_turns())
+    with runtime.engine.begin() as connection:
+        for rollup, table in (("analytics_daily", "message_stat"), ("analytics_source_daily", "message_source")):
+            if runtime.engine.dialect.name == "postgresql":
+                connection.execute(text(f"DROP TRIGGER {rollup}_sync ON {table}"))
+            else:
+                for event in ("insert", "delete", "update"):
+                    connection.execute(text(f"DROP TRIGGER {rollup}_{event}"))
+    return with_triggers, statistics.median(save_turns())
+
+
 def bench(label: str, settings: Settings, messages: int, runs: int) -> None:
     runtime = open_runtime(settings, seed_demo=False)
     started = time.perf_counter()
@@ -326,6 +359,9 @@ def bench(label: str, settings: Settings, messages: int, runs: int) -> None:
     whole = totals["all clones, 90 days"]
     print(f"   the whole page over 90 days (all {len(analytics.QUERIES)} queries) takes {whole / sql:.2f} x the SQL JSON way's "
           f"2 figures, {whole / pandas_:.2f} x the pandas way's (timed minutes apart: a rough ratio on a busy machine)")
+    kept, bare = write_cost(runtime)
+    print(f"-- saving a question + answer (append_message, median of 100): {kept:.2f} ms with the rollup triggers, "
+          f"{bare:.2f} ms without them")
     runtime.close()
 
 
