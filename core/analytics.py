@@ -1,8 +1,11 @@
 """The figures the Analytics page plots, as pandas data frames (the CLI prints the same ones).
 
-Every query reads the narrow `message_stat` / `message_source` tables (core.message_stats keeps
-them in step with `message`), the quality lab's runs and the A/B votes, never the big JSON
-columns, so the whole page stays well under a second at 100,000 messages (bench/analytics.py).
+Counts, tokens, costs, filter choices and document figures read the daily rollups
+`analytics_daily` / `analytics_source_daily` (database triggers keep them equal to
+`message_stat` / `message_source`, which core.message_stats keeps in step with `message`);
+latency reads message_stat's covering index and computes exact percentiles in numpy; quality
+and judge figures read the suite runs and A/B votes. Never the big JSON columns: the whole page
+takes about a third of a second at 100,000 messages (bench/analytics.py).
 
 Every function takes `filters` (one clone or all, a period, a prompt version, provider, model)
 and `owner_id`: one owner's id (default LOCAL_OWNER), a list of ids, or ALL_OWNERS (None) for an
@@ -19,11 +22,14 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, case, false, func, select, true, type_coerce
+from sqlalchemy import String, case, false, func, literal, select, true, type_coerce
 
 from core.config import LOCAL_OWNER
 from core.errors import InvalidInput
-from core.models import ABResult, ABRun, Clone, Document, EvalResult, EvalRun, MessageSource, MessageStat, UsageEvent
+from core.models import (
+    TIMING_INDEX, ABResult, ABRun, AnalyticsDaily, AnalyticsSourceDaily, Clone, Document, EvalResult, EvalRun, MessageStat,
+    UsageEvent,
+)
 from core.stats import wilson_interval
 
 ALL_OWNERS = None
@@ -37,9 +43,9 @@ TEXT_STAGES = ("retrieval", "first_token", "total")
 VOICE_STAGES = ("stt", "first_audio", "speech")
 VOTES = ("a", "b", "tie")
 _VERSION = re.compile(r"^s(\d+|\*)/r(\d+|\*)/u(\d+|\*)$")
-STAT, SOURCE = MessageStat.__table__, MessageSource.__table__
-S, SRC = STAT.c, SOURCE.c
-SRC = MessageSource.__table__.c
+S = MessageStat.__table__.c  # one row per message: the latency figures read it (through its covering index)
+D = AnalyticsDaily.__table__.c  # message_stat summed per day and key: counts, tokens, costs
+SRC = AnalyticsSourceDaily.__table__.c  # message_source summed per day, key and document
 
 
 # ---------------------------------------------------------------- filters
@@ -98,7 +104,9 @@ def owner_condition(column, owner_id: Owner):
 
 
 def _where(filters: Filters, owner_id: Owner, answers: bool = False, c=S) -> list:
-    """The filters as conditions on message_stat (`c` = S) or on message_source (SRC: answers only)."""
+    """The filters as conditions on message_stat (`c` = S) or on a daily rollup (D, SRC).
+
+    The rollups keep "" for no provider or model and 0 for no prompt version (an unsaved draft)."""
     start, end = filters.period()
     conditions = [owner_condition(c.owner_id, owner_id), c.day <= end]
     if start is not None:
@@ -113,8 +121,16 @@ def _where(filters: Filters, owner_id: Owner, answers: bool = False, c=S) -> lis
         conditions.append(c.model == filters.model)
     if filters.version:
         for column, value in zip((c.v_system, c.v_rag, c.v_user), _versions_of(filters.version)):
-            conditions.append(column.is_(None) if value is None else column == value)
+            if c is S:
+                conditions.append(column.is_(None) if value is None else column == value)
+            else:
+                conditions.append(column == (0 if value is None else value))
     return conditions
+
+
+def _null(column, empty):
+    """A rollup key column with its "none" value ("" or 0) back as NULL."""
+    return func.nullif(column, empty)
 
 
 def _created_in(column, filters: Filters) -> list:
@@ -153,7 +169,8 @@ def filter_options(session, filters: Filters = Filters(), owner_id: Owner = LOCA
     """The prompt versions, providers and models that answered in the clone(s) and period."""
     scope = replace(filters, version=None, provider=None, model=None)
     rows = session.connection().execute(
-        select(S.v_system, S.v_rag, S.v_user, S.provider, S.model).where(*_where(scope, owner_id, answers=True)).distinct()
+        select(_null(D.v_system, 0), _null(D.v_rag, 0), _null(D.v_user, 0), D.provider, D.model)
+        .where(*_where(scope, owner_id, c=D), D.answers > 0).distinct()
     ).all()
     return {
         "versions": sorted({version_label(*row[:3]) for row in rows}),
@@ -170,27 +187,18 @@ DAILY = ["questions", "answers", "voice_turns", "threads", "errors", "input_toke
 
 def daily_totals(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
     """day, provider, model and the day's sums (see DAILY): the input of the use, cost and retrieval
-    figures, one GROUP BY over message_stat (dashboard() runs it once for all of them).
+    figures, one GROUP BY over the daily rollup analytics_daily (dashboard() runs it once for all of them).
 
     `threads` counts threads started (their first question); `answered` counts answers that did
     not fail; `nothing_retrieved` / `none_cited` count those that found no source / cited none.
+    With a version, provider or model filter only answers match, so questions and threads are 0.
     """
-    answer = S.role == "assistant"
-    answered = and_(answer, S.status != "error")
-
-    def count(condition):
-        return func.sum(case((condition, 1), else_=0))
-
-    statement = select(
-        S.day, S.provider, S.model,
-        count(S.role == "user").label("questions"), count(answer).label("answers"),
-        count(and_(answer, S.voice.is_(True))).label("voice_turns"), count(S.opens_thread.is_(True)).label("threads"),
-        count(and_(answer, S.status == "error")).label("errors"),
-        func.sum(S.input_tokens).label("input_tokens"), func.sum(S.output_tokens).label("output_tokens"),
-        func.sum(S.cost_usd).label("cost_usd"), count(answered).label("answered"),
-        count(and_(answered, S.sources == 0)).label("nothing_retrieved"),
-        count(and_(answered, S.sources > 0, S.cited == 0)).label("none_cited"),
-    ).where(*_where(filters, owner_id)).group_by(S.day, S.provider, S.model)
+    sums = {name: func.sum(D[name]) for name in DAILY}
+    if filters.answers_only:
+        sums["questions"] = sums["threads"] = literal(0)
+    provider, model = _null(D.provider, ""), _null(D.model, "")
+    statement = (select(D.day, provider, model, *(value.label(name) for name, value in sums.items()))
+                 .where(*_where(filters, owner_id, c=D)).group_by(D.day, provider, model))
     frame = _timestamps(_frame(session, statement, ["day", "provider", "model", *DAILY]))
     frame[DAILY] = frame[DAILY].fillna(0)
     frame[[c for c in DAILY if c != "cost_usd"]] = frame[[c for c in DAILY if c != "cost_usd"]].astype("int64")
@@ -225,20 +233,54 @@ def usage_per_day(session, filters: Filters = Filters(), owner_id: Owner = LOCAL
 # ---------------------------------------------------------------- latency
 
 
+TIMING_KEY = TIMING_INDEX[:10]  # the covering index's filter columns, in its order
+
+
 def answer_timings(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
-    """One row per answer that did not fail: day, the group (clone_id for all clones, the three
-    versions for one clone) and every stage's milliseconds: the input of the three latency
-    figures (dashboard() fetches it once for all three)."""
-    group = ["v_system", "v_rag", "v_user"] if filters.clone_id else ["clone_id"]
-    columns = ["day", *group, *STAGES.values()]
-    chosen = [type_coerce(S.day, String).label("day"), *(S[c] for c in columns[1:])]  # no per-row date parsing
-    statement = select(*chosen).where(*_where(filters, owner_id, answers=True), S.status != "error")
-    result = session.connection().execute(statement)
-    frame = pd.DataFrame(result.cursor.fetchall(), columns=columns)  # plain numbers and text: no per-row processing
+    """One row per answer that did not fail: day, group (clone_id for all clones, the version label
+    for one clone) and every stage's milliseconds: the input of the three latency figures
+    (dashboard() fetches it once for all three).
+
+    Two reads of message_stat's covering index, both in the index's order: the groups of equal
+    filter columns with their sizes, then only the stages' numbers, which numpy takes in one go
+    (so no text crosses into Python per answer). Should a message be written between the two
+    reads (the sizes no longer add up), it reads again; after three tries it reads every column
+    of every answer instead.
+    """
+    where = [*_where(filters, owner_id, answers=True), S.status != "error"]
+    key = [S[name] for name in TIMING_KEY]
+    connection = session.connection()
+    for _ in range(3):
+        groups = connection.execute(select(type_coerce(S.day, String), S.clone_id, S.v_system, S.v_rag, S.v_user,
+                                           func.count()).where(*where).group_by(*key).order_by(*key)).all()
+        values = _numbers(connection.execute(select(*(S[c] for c in STAGES.values())).where(*where).order_by(*key)))
+        sizes = np.array([row[-1] for row in groups], dtype=np.int64)
+        if int(sizes.sum()) == len(values):
+            return _timing_frame(filters, groups, sizes, values)
+    rows = connection.execute(select(type_coerce(S.day, String), S.clone_id, S.v_system, S.v_rag, S.v_user,
+                                     *(S[c] for c in STAGES.values())).where(*where)).all()
+    return _timing_frame(filters, [(*row[:5], 1) for row in rows], np.ones(len(rows), dtype=np.int64),
+                         np.array([row[5:] for row in rows], dtype="float64").reshape(len(rows), len(STAGES)))
+
+
+def _numbers(result) -> np.ndarray:
+    """A result of numeric columns as one float array (NULL -> NaN), without per-value Python work."""
+    rows = result.cursor.fetchall()
     result.close()
-    frame[list(STAGES.values())] = frame[list(STAGES.values())].astype("float64")
-    frame["day"] = pd.to_datetime(frame["day"].astype(str), format="%Y-%m-%d")
-    return frame.rename(columns={column: stage for stage, column in STAGES.items()})
+    return np.array(rows, dtype="float64").reshape(len(rows), len(STAGES))
+
+
+def _timing_frame(filters: Filters, groups: list, sizes: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    days = pd.to_datetime(pd.Series([str(row[0]) for row in groups], dtype=object), format="%Y-%m-%d")
+    if filters.clone_id:
+        labels = [version_label(*row[2:5]) for row in groups]
+    else:
+        labels = [row[1] for row in groups]
+    frame = pd.DataFrame({"day": np.repeat(days.to_numpy(dtype="datetime64[ns]"), sizes),
+                          "group": np.repeat(np.array(labels, dtype=object), sizes)})
+    for i, stage in enumerate(STAGES):
+        frame[stage] = values[:, i]
+    return frame
 
 
 def _timings(session, filters: Filters, owner_id: Owner, frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -249,6 +291,27 @@ def _present(frame: pd.DataFrame) -> list[str]:
     return [stage for stage in STAGES if stage in frame and frame[stage].notna().any()]
 
 
+def group_quantiles(codes: np.ndarray, values: np.ndarray, quantiles: Sequence[float],
+                    groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's quantiles of `values` (NaN left out), exactly as numpy's default (linear) method:
+    (answers per group, groups x quantiles array; NaN where a group has no values). One sort."""
+    keep = ~np.isnan(values)
+    codes, values = codes[keep], values[keep]
+    order = np.lexsort((values, codes))
+    codes, values = codes[order], values[order]
+    counts = np.bincount(codes, minlength=groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.full((groups, len(quantiles)), np.nan)
+    has = counts > 0
+    for j, q in enumerate(quantiles):
+        position = (counts[has] - 1) * q
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, counts[has] - 1)
+        below, above = values[starts[has] + low], values[starts[has] + high]
+        out[has, j] = below + (above - below) * (position - low)
+    return counts, out
+
+
 def latency_per_day(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER,
                     timings: pd.DataFrame | None = None) -> pd.DataFrame:
     """day, stage, p50, p95, answers: each stage's percentiles per day (voice stages only when recorded)."""
@@ -256,19 +319,16 @@ def latency_per_day(session, filters: Filters = Filters(), owner_id: Owner = LOC
     stages = _present(frame)
     if frame.empty or not stages:
         return pd.DataFrame(columns=["day", "stage", "p50", "p95", "answers"])
-    grouped = frame.groupby("day")[stages]
-    quantiles = grouped.quantile([0.5, 0.95])  # (day, q) x stage
-    counts = grouped.count()
+    codes, days = pd.factorize(frame["day"], sort=True)
     parts = []
     for stage in stages:
-        wide = quantiles[stage].unstack()
-        part = pd.DataFrame({"day": wide.index, "stage": stage, "p50": wide[0.5].to_numpy(),
-                             "p95": wide[0.95].to_numpy(), "answers": counts[stage].reindex(wide.index).to_numpy()})
+        counts, values = group_quantiles(codes, frame[stage].to_numpy(dtype="float64"), (0.5, 0.95), len(days))
+        part = pd.DataFrame({"day": days, "stage": stage, "p50": values[:, 0], "p95": values[:, 1], "answers": counts})
         parts.append(part[part["answers"] > 0])
     out = _timestamps(pd.concat(parts, ignore_index=True))
     order = {stage: i for i, stage in enumerate(STAGES)}
     out["_order"] = out["stage"].map(order)
-    return out.sort_values(["day", "_order"]).drop(columns="_order").reset_index(drop=True)
+    return out.sort_values(["day", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def latency_summary(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER,
@@ -292,21 +352,21 @@ def latency_breakdown(session, filters: Filters = Filters(), owner_id: Owner = L
     """
     frame = _timings(session, filters, owner_id, timings)
     columns = ["group", "answers", "retrieval", "waiting", "streaming"]
-    frame = frame.dropna(subset=["total"]).copy()
+    frame = frame[frame["total"].notna()]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    if filters.clone_id:
-        labels = {key: version_label(*key) for key in frame[["v_system", "v_rag", "v_user"]].drop_duplicates().itertuples(index=False, name=None)}
-        frame["group"] = [labels[key] for key in frame[["v_system", "v_rag", "v_user"]].itertuples(index=False, name=None)]
-    else:
+    group = frame["group"]
+    if not filters.clone_id:
         names = clone_names(session, owner_id)
-        frame["group"] = frame["clone_id"].map(lambda clone_id: names.get(clone_id, clone_id))
-    frame["waiting"] = (frame["first_token"] - frame["retrieval"]).clip(lower=0)
-    frame["streaming"] = (frame["total"] - frame["first_token"]).clip(lower=0)
-    grouped = frame.groupby("group")
-    out = grouped[["retrieval", "waiting", "streaming"]].median()
-    out.insert(0, "answers", grouped.size())
-    return out.reset_index().sort_values("answers", ascending=False, kind="stable").reset_index(drop=True)[columns]
+        group = group.map({clone_id: names.get(clone_id, clone_id) for clone_id in group.unique()})
+    codes, labels = pd.factorize(group, sort=True)
+    retrieval, first, total = (frame[stage].to_numpy(dtype="float64") for stage in ("retrieval", "first_token", "total"))
+    parts = {"retrieval": retrieval, "waiting": np.clip(first - retrieval, 0, None),
+             "streaming": np.clip(total - first, 0, None)}
+    out = pd.DataFrame({"group": labels, "answers": np.bincount(codes, minlength=len(labels))})
+    for name, values in parts.items():
+        out[name] = group_quantiles(codes, values, (0.5,), len(labels))[1][:, 0]
+    return out.sort_values("answers", ascending=False, kind="stable").reset_index(drop=True)[columns]
 
 
 # ---------------------------------------------------------------- cost
@@ -402,9 +462,9 @@ def cited_documents(session, filters: Filters = Filters(), owner_id: Owner = LOC
     `cited` and `retrieved` count passages, `answers` the answers that cited the document.
     """
     statement = select(
-        SRC.clone_id, SRC.document, func.sum(SRC.cited).label("cited"),
-        func.sum(case((SRC.cited > 0, 1), else_=0)).label("answers"), func.sum(SRC.retrieved).label("retrieved"),
-    ).where(*_where(filters, owner_id, c=SRC), SRC.status != "error").group_by(SRC.clone_id, SRC.document)
+        SRC.clone_id, SRC.document, func.sum(SRC.cited).label("cited"), func.sum(SRC.answers).label("answers"),
+        func.sum(SRC.retrieved).label("retrieved"),
+    ).where(*_where(filters, owner_id, c=SRC)).group_by(SRC.clone_id, SRC.document).having(func.sum(SRC.retrieved) > 0)
     frame = _frame(session, statement)
     columns = ["clone", "document", "cited", "answers", "retrieved", "cite_rate"]
     if frame.empty:
@@ -428,7 +488,7 @@ def uncited_documents(session, filters: Filters = Filters(), owner_id: Owner = L
         return pd.DataFrame(columns=columns)
     cited = session.connection().execute(
         select(SRC.clone_id, SRC.document_id, SRC.document).distinct()
-        .where(*_where(filters, owner_id, c=SRC), SRC.cited > 0)).all()
+        .where(*_where(filters, owner_id, c=SRC), SRC.cited_any > 0)).all()
     ids = {row[1] for row in cited if row[1]}
     names = {(row[0], row[2]) for row in cited}
     keep = [doc_id not in ids and (clone_id, name) not in names
@@ -458,22 +518,22 @@ def _agreement(session, filters: Filters, owner_id: Owner):
     return agreement(list(zip(votes["human"], votes["judge"])), [_json(detail) for detail in votes["detail"]])
 
 
-def judge_confusion(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
+def judge_confusion(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER, votes=None) -> pd.DataFrame:
     """human, judge, count: every A/B case a person and the judge both decided (a / b / tie); empty when none."""
-    result = _agreement(session, filters, owner_id)
+    result = _agreement(session, filters, owner_id) if votes is None else votes
     if not result.n:
         return pd.DataFrame(columns=["human", "judge", "count"])
     return pd.DataFrame([(human, judge, result.confusion[human][judge]) for human in VOTES for judge in VOTES],
                         columns=["human", "judge", "count"])
 
 
-def judge_trust(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> dict:
+def judge_trust(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER, votes=None) -> dict:
     """n, agreement, kappa (and its band), judged, swap_consistency, trusted (core.quality.agreement).
 
     `swap_consistency` is the share of judged cases where the judge kept its verdict when the two
     answers were shown the other way round (a contested case has no judge vote, so no kappa).
     """
-    result = _agreement(session, filters, owner_id)
+    result = _agreement(session, filters, owner_id) if votes is None else votes
     return {"n": result.n, "agreement": result.raw, "kappa": result.kappa, "band": result.band,
             "judged": result.judged, "swap_consistency": result.swap_consistency, "trusted": result.trusted}
 
@@ -518,13 +578,14 @@ def _layer(versions, layer: str):
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def version_quality(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
+def version_quality(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER,
+                    runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """version, runs, cases, passed, pass_rate, ci_low, ci_high (Wilson 95 %), cost_per_case, latency_ms."""
-    runs = _runs(session, filters, owner_id)
+    runs = _runs(session, filters, owner_id) if runs is None else runs
     columns = ["version", "runs", "cases", "passed", "pass_rate", "ci_low", "ci_high", "cost_per_case", "latency_ms"]
     if runs.empty:
         return pd.DataFrame(columns=columns)
-    runs["weighted_latency"] = runs["latency_ms"].astype("float64") * runs["cases"]
+    runs = runs.assign(weighted_latency=runs["latency_ms"].astype("float64") * runs["cases"])
     out = runs.groupby("version").agg(runs=("run_id", "count"), cases=("cases", "sum"), passed=("passed", "sum"),
                                       cost_usd=("cost_usd", "sum"), weighted_latency=("weighted_latency", "sum"))
     out["pass_rate"] = out["passed"] / out["cases"]
@@ -535,12 +596,13 @@ def version_quality(session, filters: Filters = Filters(), owner_id: Owner = LOC
     return out.reset_index()[columns]
 
 
-def criterion_scores(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> pd.DataFrame:
+def criterion_scores(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER,
+                     runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """version, criterion, score (mean 0-1), cases: each criterion's mean score per prompt version.
 
     Read from each run's per-criterion means (eval_run.scores), weighted by the run's cases.
     """
-    runs = _runs(session, filters, owner_id)
+    runs = _runs(session, filters, owner_id) if runs is None else runs
     columns = ["version", "criterion", "score", "cases"]
     records = [(version, criterion, float(score), int(cases))
                for version, scores, cases in runs[["version", "scores", "cases"]].itertuples(index=False, name=None)
@@ -576,24 +638,24 @@ QUERIES = {
 
 
 SHARED = {"timings": ("latency_per_day", "latency_summary", "latency_breakdown"),
-          "daily": ("usage_per_day", "cost_per_day", "cost_by_model", "retrieval_per_day")}
+          "daily": ("usage_per_day", "cost_per_day", "cost_by_model", "retrieval_per_day"),
+          "runs": ("version_quality", "criterion_scores"), "votes": ("judge_confusion", "judge_trust")}
 
 
 def usage_by_owner(session, filters: Filters = Filters(), owner_id: Owner = ALL_OWNERS) -> pd.DataFrame:
     """owner_id, questions, answers, tokens, cost and median answer time per person: the admin's view
     across people (usage only: no clone, document or message text)."""
-    answer = S.role == "assistant"
     statement = select(
-        S.owner_id, func.sum(case((S.role == "user", 1), else_=0)).label("questions"),
-        func.sum(case((answer, 1), else_=0)).label("answers"),
-        func.sum(S.input_tokens + S.output_tokens).label("tokens"), func.sum(S.cost_usd).label("cost_usd"),
-    ).where(*_where(Filters(days=filters.days), owner_id)).group_by(S.owner_id).order_by(S.owner_id)
+        D.owner_id, func.sum(D.questions).label("questions"), func.sum(D.answers).label("answers"),
+        func.sum(D.input_tokens + D.output_tokens).label("tokens"), func.sum(D.cost_usd).label("cost_usd"),
+    ).where(*_where(Filters(days=filters.days), owner_id, c=D)).group_by(D.owner_id).order_by(D.owner_id)
     return _frame(session, statement, ["owner_id", "questions", "answers", "tokens", "cost_usd"])
 
 
 def dashboard(session, filters: Filters = Filters(), owner_id: Owner = LOCAL_OWNER) -> dict:
     """Every figure on the Analytics page, by name (data frames, and dicts for the one-line summaries)."""
-    inputs = {"timings": answer_timings(session, filters, owner_id), "daily": daily_totals(session, filters, owner_id)}
+    inputs = {"timings": answer_timings(session, filters, owner_id), "daily": daily_totals(session, filters, owner_id),
+              "runs": _runs(session, filters, owner_id), "votes": _agreement(session, filters, owner_id)}
     shared = {name: {key: inputs[key]} for key, names in SHARED.items() for name in names}
     figures = {name: query(session, filters, owner_id, **shared.get(name, {})) for name, query in QUERIES.items()}
     figures["retrieval_summary"] = retrieval_summary(figures["retrieval_per_day"])

@@ -351,12 +351,18 @@ class ApiToken(SQLModel, table=True):
     revoked_at: Optional[datetime] = None
 
 
+# Analytics' latency query reads only this index (filters first, then every stage's milliseconds).
+TIMING_INDEX = ("owner_id", "role", "day", "status", "clone_id", "provider", "model", "v_system", "v_rag", "v_user",
+                "retrieval_ms", "first_token_ms", "total_ms", "stt_ms", "first_audio_ms", "speech_ms")
+
+
 class MessageStat(SQLModel, table=True):
     """One message's figures in plain columns (core.message_stats keeps it in step; analytics reads it)."""
 
     __tablename__ = "message_stat"
     __table_args__ = (Index("ix_message_stat_owner_day", "owner_id", "day"),
-                      Index("ix_message_stat_clone_day", "clone_id", "day"))
+                      Index("ix_message_stat_clone_day", "clone_id", "day"),
+                      Index("ix_message_stat_timings", *TIMING_INDEX))
 
     message_id: str = Field(sa_column=Column(String, ForeignKey("message.id", ondelete="CASCADE"), primary_key=True))
     owner_id: str = LOCAL_OWNER
@@ -413,6 +419,62 @@ class MessageSource(SQLModel, table=True):
     retrieved: int = 0
     cited: int = 0
     top_score: Optional[float] = None
+
+
+class DailyKey(SQLModel):
+    """The key of a daily rollup row: owner, UTC day, clone, provider, model, prompt versions."""
+
+    owner_id: str = Field(default=LOCAL_OWNER, primary_key=True)
+    day: date = Field(primary_key=True)
+    clone_id: str = Field(primary_key=True)
+    provider: str = Field(default="", primary_key=True)
+    model: str = Field(default="", primary_key=True)
+    v_system: int = Field(default=0, primary_key=True)
+    v_rag: int = Field(default=0, primary_key=True)
+    v_user: int = Field(default=0, primary_key=True)
+
+
+class AnalyticsDaily(DailyKey, table=True):
+    """message_stat summed per owner, clone, UTC day, provider, model and prompt versions.
+
+    Kept in step by database triggers on message_stat (migration 0004: every insert, update and
+    delete, cascades included), so the Analytics page's counts, tokens and costs read a few
+    thousand rows instead of every message. The key has no NULLs (so it can be a primary key on
+    both databases): no provider or model is stored as "", an unsaved prompt draft (no version)
+    as 0; core.analytics turns them back into NULL."""
+
+    __tablename__ = "analytics_daily"
+
+    messages: int = 0
+    questions: int = 0
+    answers: int = 0
+    voice_turns: int = 0
+    threads: int = 0
+    errors: int = 0
+    answered: int = 0  # answers that did not fail
+    nothing_retrieved: int = 0  # ... that found no source
+    none_cited: int = 0  # ... that found sources and cited none
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class AnalyticsSourceDaily(DailyKey, table=True):
+    """message_source summed per owner, clone, UTC day, provider, model, prompt versions and document
+    (triggers keep it in step, like AnalyticsDaily; same key conventions).
+
+    `retrieved` / `cited` count passages and `answers` the answers that cited the document, over
+    answers that did not fail; `cited_any` counts citing answers of any status."""
+
+    __tablename__ = "analytics_source_daily"
+
+    document_id: str = Field(default="", primary_key=True)
+    document: str = Field(default="", primary_key=True)
+    rows: int = 0
+    retrieved: int = 0
+    cited: int = 0
+    answers: int = 0
+    cited_any: int = 0
 
 
 import core.message_stats  # noqa: E402,F401  (keeps message_stat / message_source in step with every saved message)
