@@ -20,6 +20,7 @@ import numpy as np
 import snowballstemmer
 
 K1, B = 1.2, 0.75
+WINDOW = 20  # tokens in a proximity window (about a sentence)
 _TOKEN = re.compile(r"\d+(?:\.\d+)+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _STOP = frozenset("""
 a about above after again all also am an and any are as at be because been before being below between both
@@ -30,6 +31,11 @@ those through to too under until up very was we were what when where which while
 would you your yours
 """.split())
 _stemmer = snowballstemmer.stemmer("english")
+_VERSION_MARK = re.compile(r"(?<=[^\W\d_]{2})v(?=\d)")  # "gplv3": the v marks a version
+_LETTERS_DIGITS = re.compile(r"[^\W\d_]+|\d+")
+VARIANT_MIN = 5  # only words this long get a spelling variant ("licence" -> "license")
+# British and American spellings (of stems): licence/license, organise/organize, colour/color, centre/center
+_SPELLINGS = (("c", "s"), ("s", "c"), ("s", "z"), ("z", "s"), ("our", "or"), ("or", "our"), ("tr", "ter"), ("ter", "tr"))
 
 
 @lru_cache(maxsize=200_000)
@@ -49,7 +55,9 @@ def tokens(text: str) -> list[str]:
 class BM25:
     """Postings for every term: rows (int32) and BM25 term weights (float32), idf per term."""
 
-    def __init__(self, documents: list[str]):
+    def __init__(self, documents: list[str], header_tokens: list[int] | None = None):
+        """`header_tokens`: how many leading tokens of each document are its contextual header
+        (indexed, but left out of `body`, the positions that `best_window` looks at)."""
         self.size = len(documents)
         vocabulary: dict[str, int] = {}
         rows, terms = [], []
@@ -60,6 +68,11 @@ class BM25:
             rows.extend([row] * len(ids))
             terms.extend(ids)
         self.vocabulary = vocabulary
+        self.flat = np.asarray(terms, dtype=np.int32)  # every row's term ids in text order
+        counts = lengths.astype(np.int64)
+        self.ends = np.cumsum(counts)
+        skip = np.minimum(np.asarray(header_tokens, dtype=np.int64), counts) if header_tokens is not None else 0
+        self.starts = self.ends - counts + skip
         if not terms:
             self.pointers = np.zeros(len(vocabulary) + 1, dtype=np.int64)
             self.rows = np.empty(0, dtype=np.int32)
@@ -78,16 +91,63 @@ class BM25:
         self.pointers = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
         self.idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every row for the query (0 where no term matches)."""
+    def resolve(self, terms: list[str]) -> list[str]:
+        """The query's terms as the index knows them: a term the documents never use is replaced by
+        its British/American spelling variant ("licenc" -> "licens", "colour" -> "color") or split
+        into its letter and digit parts ("gplv3" -> "gpl", "3") when the index knows them. A term
+        still unknown is kept: it matches nothing and still counts as unmatched."""
+        resolved: list[str] = []
+        for term in terms:
+            variant = self._variant(term)
+            parts = _LETTERS_DIGITS.findall(_VERSION_MARK.sub(" ", term))
+            if variant in self.vocabulary or len(parts) < 2 or term[0].isdigit():
+                resolved.append(variant)
+                continue
+            parts = [self._variant(_normal(p)) for p in parts]
+            resolved.extend(parts if any(p in self.vocabulary for p in parts) else [term])
+        return resolved
+
+    def _variant(self, term: str) -> str:
+        if term in self.vocabulary or len(term) < VARIANT_MIN - 1:
+            return term
+        for old, new in _SPELLINGS:
+            at = term.find(old, 2)
+            while at >= 0:
+                candidate = term[:at] + new + term[at + len(old):]
+                if candidate in self.vocabulary:
+                    return candidate
+                at = term.find(old, at + 1)
+        return term
+
+    def scores(self, query: str | list[str]) -> np.ndarray:
+        """BM25 score of every row for the query or its terms (0 where no term matches)."""
         scores = np.zeros(self.size, dtype=np.float32)
-        for term in dict.fromkeys(tokens(query)):
+        for term in dict.fromkeys(tokens(query) if isinstance(query, str) else query):
             t = self.vocabulary.get(term)
             if t is None:
                 continue
             start, end = self.pointers[t], self.pointers[t + 1]
             scores[self.rows[start:end]] += self.idf[t] * self.weights[start:end]  # rows unique per term
         return scores
+
+    def best_window(self, row: int, term_ids: np.ndarray, weights: np.ndarray, missing: float = 0.0,
+                    size: int = WINDOW) -> float:
+        """Share of the query's weight (`weights`, one per term id, plus `missing` for terms the index
+        lacks) held by the row's best window of `size` consecutive body tokens (windows overlap by
+        half): the query's terms close together, as in the sentence that answers."""
+        ids = self.flat[self.starts[row]:self.ends[row]]
+        total = float(weights.sum()) + missing
+        if not len(ids) or not len(term_ids) or total <= 0:
+            return 0.0
+        present = ids[None, :] == term_ids[:, None]
+        if not present.any():
+            return 0.0
+        counts = np.concatenate([np.zeros((len(term_ids), 1), dtype=np.int32), np.cumsum(present, axis=1)], axis=1)
+        starts = np.unique(np.append(np.arange(0, max(1, len(ids) - size + 1), max(1, size // 2)),
+                                     max(0, len(ids) - size)))  # the last window reaches the end
+        ends = np.minimum(starts + size, len(ids))
+        inside = (counts[:, ends] - counts[:, starts]) > 0
+        return float((weights @ inside).max()) / total
 
     def top(self, scores: np.ndarray, n: int) -> np.ndarray:
         """Rows of the `n` best positive scores, best first."""

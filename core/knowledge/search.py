@@ -10,7 +10,6 @@ clipped to [0, 1]; the order is the rerank order. Only chunks of ready documents
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from sqlalchemy import func, select
 from core.errors import InvalidInput, NotFound
 from core.knowledge.bm25 import BM25, tokens
 from core.knowledge.profile import context_header
-from core.knowledge.rerank import CANDIDATES, W_SENTENCE, Candidate, rerank
+from core.knowledge.rerank import CANDIDATES, Candidate, rerank
 from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.store import DIM, META, vectors_of
 from core.models import Clone, Document
@@ -56,7 +55,6 @@ class TextIndex:
     signal: DocumentSignal
     titles: dict[str, str]
     built_ms: float
-    sentences: dict = field(default_factory=dict)  # chunk id -> token sets of its sentences (filled lazily)
 
 
 def _ms(started: float) -> float:
@@ -100,9 +98,16 @@ def _build_index(runtime, clone_id: str, matrix) -> TextIndex:
     started = perf_counter()
     signal, titles = _signal(document_params(runtime, clone_id))
     meta = matrix.meta
-    texts = [f"{context_header(titles.get(d, ''), h or '')}\n{t}" for d, h, t in
-             zip(meta["document_id"].to_pylist(), meta["heading"].to_pylist(), meta["text"].to_pylist())]
-    index = TextIndex(BM25(texts), signal, titles, 0.0)
+    headers: dict[tuple, tuple[str, int]] = {}
+    texts, header_tokens = [], []
+    for d, h, t in zip(meta["document_id"].to_pylist(), meta["heading"].to_pylist(), meta["text"].to_pylist()):
+        header = headers.get((d, h))
+        if header is None:
+            line = context_header(titles.get(d, ""), h or "")
+            header = headers[(d, h)] = (line, len(tokens(line)))
+        texts.append(f"{header[0]}\n{t}")
+        header_tokens.append(header[1])
+    index = TextIndex(BM25(texts, header_tokens), signal, titles, 0.0)
     index.built_ms = _ms(started)
     return index
 
@@ -166,8 +171,9 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
     index = text_index(runtime, clone.id, matrix)
     text_rows = np.empty(0, dtype=np.int64)
     scores = None
+    terms = index.bm25.resolve(tokens(query)) if index is not None else tokens(query)
     if hybrid and index is not None:
-        scores = index.bm25.scores(query)
+        scores = index.bm25.scores(terms)
         text_rows = index.bm25.top(scores, CANDIDATES)
     elif hybrid:  # index still building: LanceDB's full-text index answers meanwhile
         table, _ = _fulltext(runtime, clone.id, query, CANDIDATES, ids_only=True)
@@ -188,10 +194,9 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
     candidates = {}
     for record, row, cosine in zip(matrix.records(positions), order, all_cosines):
         candidates[record["id"]] = Candidate(record, float(cosine), float(scores[row]) if scores is not None else 0.0,
-                                             vector_rank.get(row), text_rank.get(row))
+                                             vector_rank.get(row), text_rank.get(row), index_row=row)
     timings["fuse"] = _ms(started)
-    idf = index.bm25.idf_of if index.bm25 is not None else (lambda term: 1.0)
-    return candidates, matrix.files, index.titles, index.signal, idf, index.sentences
+    return candidates, matrix.files, index.titles, index.signal, index.bm25, terms
 
 
 def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
@@ -223,13 +228,57 @@ def _lance_candidates(runtime, clone: Clone, query: str, query_vector, hybrid: b
         c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
         c.text_rank, c.text_score = rank, float(score)
     signal, titles = _signal(params)
-    return candidates, files, titles, signal, lambda term: 1.0, {}
+    return candidates, files, titles, signal, None, tokens(query)
 
 
-def _source(n: int, c: Candidate, files: dict[str, str], titles: dict[str, str]) -> Source:
+MERGE_CHUNKS = 3  # a passage joins at most this many neighbouring chunks
+
+
+def _neighbours(group: list[Candidate], row: dict) -> bool:
+    first, last = group[0].row, group[-1].row
+    same = (first["document_id"] == row["document_id"] and first["page"] == row["page"]
+            and (first["heading"] or "") == (row["heading"] or ""))
+    return same and len(group) < MERGE_CHUNKS and row["chunk_index"] in (first["chunk_index"] - 1, last["chunk_index"] + 1)
+
+
+def passages(ranked: list[Candidate], k: int) -> list[list[Candidate]]:
+    """The best `k` passages: a candidate next to a better one of the same section (and page) joins
+    its passage instead of taking a place of its own, so an answer that runs across a chunk
+    boundary is returned whole and the places left go to other candidates. Each passage lists its
+    chunks best first."""
+    groups: list[list[Candidate]] = []
+    for c in ranked:
+        group = next((g for g in groups if _neighbours(sorted(g, key=_index), c.row)), None)
+        if group is not None:
+            group.append(c)
+        elif len(groups) < k:
+            groups.append([c])
+        else:
+            break
+    return groups
+
+
+def _index(c: Candidate) -> int:
+    return c.row["chunk_index"]
+
+
+def stitch(texts: list[str]) -> str:
+    """Consecutive chunks' texts as one, without the overlap each chunk repeats from the one before."""
+    text = texts[0]
+    for following in texts[1:]:
+        limit = min(len(text), len(following), 600)
+        shared = next((n for n in range(limit, 0, -1) if text.endswith(following[:n])), 0)
+        rest = following[shared:]
+        text = text + rest if shared else f"{text}\n\n{rest}"
+    return text
+
+
+def _source(n: int, group: list[Candidate], files: dict[str, str], titles: dict[str, str]) -> Source:
+    c = group[0]
     row = c.row
+    text = stitch([m.row["text"] for m in sorted(group, key=_index)]) if len(group) > 1 else row["text"]
     return Source(
-        n=n, document=files[row["document_id"]], page=row["page"], text=row["text"],
+        n=n, document=files[row["document_id"]], page=row["page"], text=text,
         score=min(1.0, max(0.0, c.cosine)), chunk_id=row["id"], document_id=row["document_id"],
         heading=row["heading"] or "", title=titles.get(row["document_id"], ""), vector_rank=c.vector_rank,
         text_rank=c.text_rank, fused=round(c.fused, 6), rerank=round(c.rerank, 4),
@@ -284,51 +333,48 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
         found = _cached_candidates(runtime, clone, fingerprint, query, query_vector, hybrid, timings)
     else:
         found = _lance_candidates(runtime, clone, query, query_vector, hybrid, timings)
-    candidates, files, titles, signal, idf, sentences = found
+    candidates, files, titles, signal, bm25, terms = found
     started_rerank = perf_counter()
     _rrf(candidates)
-    ranked = _order(list(candidates.values()), query, signal, idf, sentences, use_rerank)
+    ranked = _order(list(candidates.values()), terms, signal, bm25, use_rerank)
     timings["rerank"] = _ms(started_rerank)
     if clone.min_score:
         ranked = [c for c in ranked if c.cosine >= clone.min_score]
-    sources = [_source(n, c, files, titles) for n, c in enumerate(ranked[:k], 1)]
+    sources = [_source(n, group, files, titles) for n, group in enumerate(passages(ranked, k), 1)]
     timings["total"] = _ms(started)
     return Retrieval(sources, timings)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
-
-
-def _sentence_terms(cache: dict, row: dict) -> list[frozenset]:
-    found = cache.get(row["id"])
-    if found is None:
-        found = cache[row["id"]] = [frozenset(tokens(s)) for s in _SENTENCE.split(row["text"]) if s.strip()]
-    return found
-
-
-def best_sentence(terms: list[str], sentences: list[frozenset], idf) -> float:
-    """Share of the query's idf weight that the chunk's best sentence holds (the answer is usually one sentence)."""
-    unique = list(dict.fromkeys(terms))
-    weights = [idf(t) for t in unique]
-    total = sum(weights)
-    if total <= 0 or not sentences:
-        return 0.0
-    return max(sum(w for t, w in zip(unique, weights) if t in s) for s in sentences) / total
-
-
-def _order(candidates: list[Candidate], query: str, signal: DocumentSignal, idf, sentences: dict,
+def _order(candidates: list[Candidate], terms: list[str], signal: DocumentSignal, bm25: BM25 | None,
            use_rerank: bool) -> list[Candidate]:
+    """Rerank by the query's index terms (`BM25.resolve`d, so spelling variants match)."""
     if not use_rerank:
         return sorted(candidates, key=lambda c: (-c.fused, -c.cosine))
-    terms = tokens(query)
+    idf = bm25.idf_of if bm25 is not None else (lambda term: 1.0)
     documents = signal.match(terms)
     headings: dict[str, float] = {}
+    about: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for c in candidates:
-        if W_SENTENCE:
-            c.sentence = best_sentence(terms, _sentence_terms(sentences, c.row), idf)
-        c.document = documents.get(c.row["document_id"], 0.0)
+        doc = c.row["document_id"]
+        c.document = documents.get(doc, 0.0)
         heading = c.row["heading"] or ""
         if heading not in headings:
             headings[heading] = heading_match(terms, heading, idf)
         c.heading = headings[heading]
+        if bm25 is not None and c.index_row is not None:
+            if doc not in about:
+                about[doc] = _about_terms(bm25, terms, signal.identities.get(doc))
+            c.window = bm25.best_window(c.index_row, *about[doc])
     return rerank(candidates)
+
+
+def _about_terms(bm25: BM25, terms: list[str], ident) -> tuple[np.ndarray, np.ndarray, float]:
+    """The query's terms beyond the document's own name (its identity), as index ids with idf weights:
+    once the document is known, these say which of its passages answers. The last value is the weight
+    of those the index does not know (they count as unmatched)."""
+    named = ident.terms if ident is not None else frozenset()
+    ids = [bm25.vocabulary[t] for t in dict.fromkeys(terms) if t not in named and t in bm25.vocabulary]
+    unknown = sum(bm25.idf_of(t) for t in dict.fromkeys(terms) if t not in named and t not in bm25.vocabulary)
+    ids_array = np.asarray(ids, dtype=np.int32)
+    weights = bm25.idf[ids_array] if ids else np.empty(0, dtype=np.float32)
+    return ids_array, weights, unknown

@@ -186,7 +186,7 @@ def passage_units(source: Source) -> list[Unit]:
     for i, line in enumerate(lines):
         if _UNDERLINE.match(line):
             continue  # the rule under a reStructuredText heading, taken with the heading's line
-        underlined = i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1]) and len(line.split()) <= 12 and line.strip()
+        underlined = i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1]) and len(line.split()) <= 20 and line.strip()
         if underlined:
             flush()
             state["heading"], state["kind"], state["fresh"] = line.strip(), None, True
