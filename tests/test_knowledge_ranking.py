@@ -83,10 +83,13 @@ def test_the_proximity_window_prefers_the_query_terms_close_together():
                  header_tokens=[0, 0, 2])
     ids = np.asarray([index.vocabulary["warranti"], index.vocabulary["month"]], dtype=np.int32)
     weights = index.idf[ids]
-    assert index.best_window(0, ids, weights) == pytest.approx(0.5, abs=0.01)  # 42 tokens apart: one per window
-    assert index.best_window(1, ids, weights) == 1.0
-    assert index.best_window(1, ids, weights, missing=float(weights.sum())) == 0.5  # a term no chunk has
-    assert index.best_window(2, ids, weights) == 1.0  # the header is skipped, the body still matches
+    shares = index.best_windows(np.arange(3), ids, weights)
+    assert shares[0] == pytest.approx(0.5, abs=0.01)  # 42 tokens apart: one per window
+    assert shares[1] == pytest.approx(1.0) and shares[2] == pytest.approx(1.0)  # the header is skipped in row 2
+    missing = index.best_windows(np.array([1]), ids, weights, missing=np.array([float(weights.sum())]))
+    assert missing[0] == pytest.approx(0.5)  # a query term no chunk has counts as unmatched
+    only_months = index.best_windows(np.array([0]), ids, np.array([[0.0, 1.0]]))  # per-row weights
+    assert only_months[0] == pytest.approx(1.0)
 
 
 def test_query_terms_resolve_to_the_spelling_and_parts_the_documents_use():

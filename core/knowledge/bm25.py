@@ -130,24 +130,29 @@ class BM25:
             scores[self.rows[start:end]] += self.idf[t] * self.weights[start:end]  # rows unique per term
         return scores
 
-    def best_window(self, row: int, term_ids: np.ndarray, weights: np.ndarray, missing: float = 0.0,
-                    size: int = WINDOW) -> float:
-        """Share of the query's weight (`weights`, one per term id, plus `missing` for terms the index
-        lacks) held by the row's best window of `size` consecutive body tokens (windows overlap by
-        half): the query's terms close together, as in the sentence that answers."""
-        ids = self.flat[self.starts[row]:self.ends[row]]
-        total = float(weights.sum()) + missing
-        if not len(ids) or not len(term_ids) or total <= 0:
-            return 0.0
-        present = ids[None, :] == term_ids[:, None]
-        if not present.any():
-            return 0.0
-        counts = np.concatenate([np.zeros((len(term_ids), 1), dtype=np.int32), np.cumsum(present, axis=1)], axis=1)
-        starts = np.unique(np.append(np.arange(0, max(1, len(ids) - size + 1), max(1, size // 2)),
-                                     max(0, len(ids) - size)))  # the last window reaches the end
-        ends = np.minimum(starts + size, len(ids))
-        inside = (counts[:, ends] - counts[:, starts]) > 0
-        return float((weights @ inside).max()) / total
+    def best_windows(self, rows: np.ndarray, term_ids: np.ndarray, weights: np.ndarray,
+                     missing: np.ndarray | float = 0.0, size: int = WINDOW) -> np.ndarray:
+        """For each row, the share of the query's weight held by its best window of `size`
+        consecutive body tokens (windows overlap by half): the query's terms close together, as in
+        the sentence that answers. `weights` (rows x terms, or one row for all) weighs each of
+        `term_ids` per row; `missing` adds the weight of query terms the index lacks."""
+        rows = np.asarray(rows, dtype=np.int64)
+        weights = np.broadcast_to(np.asarray(weights, dtype=np.float32), (len(rows), len(term_ids)))
+        total = weights.sum(axis=1) + missing
+        if not len(rows) or not len(term_ids):
+            return np.zeros(len(rows), dtype=np.float32)
+        step = max(1, size // 2)
+        lengths = self.ends[rows] - self.starts[rows]
+        width = max(size, int(-(-lengths.max() // step) * step))  # whole steps: the last window reaches the end
+        offsets = self.starts[rows][:, None] + np.arange(width)[None, :]
+        valid = np.arange(width)[None, :] < lengths[:, None]
+        ids = np.where(valid, self.flat[np.minimum(offsets, max(0, len(self.flat) - 1))], -1)
+        present = ids[:, None, :] == term_ids[None, :, None]  # rows x terms x tokens
+        counts = np.concatenate([np.zeros(present.shape[:2] + (1,), dtype=np.int32), np.cumsum(present, axis=2)], axis=2)
+        starts = np.arange(0, width - size + 1, step)
+        inside = (counts[:, :, starts + size] - counts[:, :, starts]) > 0  # rows x terms x windows
+        best = np.einsum("rt,rtw->rw", weights, inside.astype(np.float32)).max(axis=1)
+        return np.divide(best, total, out=np.zeros_like(best), where=total > 0)
 
     def top(self, scores: np.ndarray, n: int) -> np.ndarray:
         """Rows of the `n` best positive scores, best first."""

@@ -353,28 +353,39 @@ def _order(candidates: list[Candidate], terms: list[str], signal: DocumentSignal
     idf = bm25.idf_of if bm25 is not None else (lambda term: 1.0)
     documents = signal.match(terms)
     headings: dict[str, float] = {}
-    about: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for c in candidates:
-        doc = c.row["document_id"]
-        c.document = documents.get(doc, 0.0)
+        c.document = documents.get(c.row["document_id"], 0.0)
         heading = c.row["heading"] or ""
         if heading not in headings:
             headings[heading] = heading_match(terms, heading, idf)
         c.heading = headings[heading]
-        if bm25 is not None and c.index_row is not None:
-            if doc not in about:
-                about[doc] = _about_terms(bm25, terms, signal.identities.get(doc))
-            c.window = bm25.best_window(c.index_row, *about[doc])
+    indexed = [c for c in candidates if c.index_row is not None]
+    if bm25 is not None and indexed:
+        for c, share in zip(indexed, _windows(bm25, terms, signal, indexed)):
+            c.window = float(share)
     return rerank(candidates)
 
 
-def _about_terms(bm25: BM25, terms: list[str], ident) -> tuple[np.ndarray, np.ndarray, float]:
-    """The query's terms beyond the document's own name (its identity), as index ids with idf weights:
-    once the document is known, these say which of its passages answers. The last value is the weight
-    of those the index does not know (they count as unmatched)."""
-    named = ident.terms if ident is not None else frozenset()
-    ids = [bm25.vocabulary[t] for t in dict.fromkeys(terms) if t not in named and t in bm25.vocabulary]
-    unknown = sum(bm25.idf_of(t) for t in dict.fromkeys(terms) if t not in named and t not in bm25.vocabulary)
-    ids_array = np.asarray(ids, dtype=np.int32)
-    weights = bm25.idf[ids_array] if ids else np.empty(0, dtype=np.float32)
-    return ids_array, weights, unknown
+def _windows(bm25: BM25, terms: list[str], signal: DocumentSignal, candidates: list[Candidate]) -> np.ndarray:
+    """Each candidate's proximity window over the query's terms beyond its document's own name
+    (identity): once the document is known, those terms say which of its passages answers. Terms
+    the index lacks count as unmatched weight."""
+    unique = list(dict.fromkeys(terms))
+    known = [t for t in unique if t in bm25.vocabulary]
+    ids = np.asarray([bm25.vocabulary[t] for t in known], dtype=np.int32)
+    idf = bm25.idf[ids] if len(ids) else np.empty(0, dtype=np.float32)
+    unknown = [(t, bm25.idf_of(t)) for t in unique if t not in bm25.vocabulary]
+    per_document: dict[str, tuple[np.ndarray, float]] = {}
+    weights, missing = [], []
+    for c in candidates:
+        doc = c.row["document_id"]
+        if doc not in per_document:
+            ident = signal.identities.get(doc)
+            named = ident.terms if ident is not None else frozenset()
+            mask = np.asarray([t not in named for t in known], dtype=np.float32)
+            per_document[doc] = (idf * mask, sum(w for t, w in unknown if t not in named))
+        weights.append(per_document[doc][0])
+        missing.append(per_document[doc][1])
+    rows = np.asarray([c.index_row for c in candidates], dtype=np.int64)
+    return bm25.best_windows(rows, ids, np.asarray(weights, dtype=np.float32).reshape(len(candidates), len(ids)),
+                             np.asarray(missing, dtype=np.float32))
