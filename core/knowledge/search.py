@@ -192,11 +192,11 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
     vector_rank = {r: i for i, r in enumerate(rows.tolist(), 1)}
     text_rank = {r: i for i, r in enumerate(text_rows.tolist(), 1)}
     candidates = {}
-    for record, row, cosine in zip(matrix.records(positions), order, all_cosines):
+    for record, row, cosine in zip(matrix.brief_records(order), order, all_cosines):
         candidates[record["id"]] = Candidate(record, float(cosine), float(scores[row]) if scores is not None else 0.0,
                                              vector_rank.get(row), text_rank.get(row), index_row=row)
     timings["fuse"] = _ms(started)
-    return candidates, matrix.files, index.titles, index.signal, index.bm25, terms
+    return candidates, matrix.files, index.titles, index.signal, index.bm25, terms, matrix.texts
 
 
 def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
@@ -228,7 +228,7 @@ def _lance_candidates(runtime, clone: Clone, query: str, query_vector, hybrid: b
         c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
         c.text_rank, c.text_score = rank, float(score)
     signal, titles = _signal(params)
-    return candidates, files, titles, signal, None, tokens(query)
+    return candidates, files, titles, signal, None, tokens(query), None
 
 
 MERGE_CHUNKS = 3  # a passage joins at most this many neighbouring chunks
@@ -308,9 +308,10 @@ def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
 
 
 def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None, *,
-             use_rerank: bool = True, owner_id: str | None = None) -> Retrieval:
+             use_rerank: bool = True, merge: bool = True, owner_id: str | None = None) -> Retrieval:
     """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given),
-    for the owner (the runtime's unless given): another owner's clone is not found."""
+    for the owner (the runtime's unless given): another owner's clone is not found. `merge=False`
+    returns single chunks (neighbouring chunks of a section are otherwise one passage)."""
     owner_id = resolve(runtime, owner_id)
     if clone.owner_id != owner_id:
         raise NotFound("That clone no longer exists; pick another one from the gallery.")
@@ -319,13 +320,14 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     k = max(1, int(k or clone.top_k or 5))
     hybrid = clone.hybrid if hybrid is None else hybrid
     query = " ".join((query or "").split())
-    timings = dict.fromkeys(("embed", "vector", "fulltext", "fuse", "rerank", "total"), 0.0)
+    timings = dict.fromkeys(("prepare", "embed", "vector", "fulltext", "fuse", "rerank", "passages", "total"), 0.0)
     if not query:
         return Retrieval([], timings)
     from core.knowledge.upgrade import upgrade_soon
 
     upgrade_soon(runtime, clone.id)
     fingerprint = _fingerprint(runtime, clone.id)
+    timings["prepare"] = _ms(started)
     embed_started = perf_counter()
     query_vector = _query_vector(runtime, clone, query)
     timings["embed"] = _ms(embed_started)
@@ -333,14 +335,21 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
         found = _cached_candidates(runtime, clone, fingerprint, query, query_vector, hybrid, timings)
     else:
         found = _lance_candidates(runtime, clone, query, query_vector, hybrid, timings)
-    candidates, files, titles, signal, bm25, terms = found
+    candidates, files, titles, signal, bm25, terms, texts = found
     started_rerank = perf_counter()
     _rrf(candidates)
     ranked = _order(list(candidates.values()), terms, signal, bm25, use_rerank)
     timings["rerank"] = _ms(started_rerank)
+    started_passages = perf_counter()
     if clone.min_score:
         ranked = [c for c in ranked if c.cosine >= clone.min_score]
-    sources = [_source(n, group, files, titles) for n, group in enumerate(passages(ranked, k), 1)]
+    groups = passages(ranked, k) if merge else [[c] for c in ranked[:k]]
+    if texts is not None:  # cached rows carry no text until now: fetch it for the passages returned
+        members = [c for group in groups for c in group]
+        for c, text in zip(members, texts([c.index_row for c in members])):
+            c.row["text"] = text
+    sources = [_source(n, group, files, titles) for n, group in enumerate(groups, 1)]
+    timings["passages"] = _ms(started_passages)
     timings["total"] = _ms(started)
     return Retrieval(sources, timings)
 
