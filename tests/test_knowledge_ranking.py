@@ -214,3 +214,35 @@ def test_a_large_clone_searches_lancedb_full_text_while_its_index_builds(runtime
         time.sleep(0.05)
     assert entry.text_index is not None and entry.text_index.bm25 is not None
     assert "citric acid" in retrieve(runtime, kettles, "descale with citric acid").sources[0].text
+
+
+def _reranked(source: Source, rerank: float) -> Source:
+    from dataclasses import replace
+
+    return replace(source, rerank=rerank)
+
+
+def test_reranked_passages_are_gated_on_the_best_passages_rerank_score():
+    sure = respond("How long does the warranty last?", [_reranked(WARRANTY, 1.2), _reranked(CLEANING, 0.8)])
+    assert sure.kind == "answer" and sure.confidence == 1.2 and sure.cited == {1}
+    unsure = respond("How long does the warranty last?", [_reranked(WARRANTY, 0.7), _reranked(CLEANING, 0.6)])
+    assert unsure.kind == "closest" and is_refusal(unsure.text)
+
+
+def test_a_near_tie_quotes_both_passages_and_a_clear_winner_one():
+    other = Source(n=2, document="kettle-v1.txt", page=None, heading="Warranty", score=0.5,
+                   text="The warranty lasts 12 months from the date of purchase.")
+    tied = respond("How long does the warranty last?", [_reranked(WARRANTY, 1.20), _reranked(other, 1.19)])
+    assert tied.cited == {1, 2} and "24 months" in tied.text and "12 months" in tied.text
+    clear = respond("How long does the warranty last?", [_reranked(WARRANTY, 1.20), _reranked(other, 1.0)])
+    assert clear.cited == {1} and "12 months" not in clear.text
+
+
+def test_a_question_asking_for_a_date_or_a_price_needs_one_in_the_passages():
+    asked = [_reranked(WARRANTY, 1.3)]
+    assert respond("When was the warranty introduced?", asked).kind == "closest"  # no date anywhere
+    assert respond("How much does the warranty cost?", asked).kind == "closest"  # no amount anywhere
+    dated = Source(n=1, document="kettle-v2.txt", page=None, heading="Warranty", score=0.55, rerank=1.3,
+                   text="The warranty was introduced in March 2021. It costs 15 euros a year.")
+    assert respond("When was the warranty introduced?", [dated]).kind == "answer"
+    assert respond("How much does the warranty cost?", [dated]).kind == "answer"
