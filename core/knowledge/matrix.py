@@ -15,9 +15,6 @@ import numpy as np
 import pyarrow as pa
 
 
-BLAS_ROWS = 30_000
-
-
 @dataclass
 class CloneMatrix:
     fingerprint: Hashable
@@ -60,10 +57,7 @@ class CloneMatrix:
         """Row positions of the `n` most similar chunks, best first, and their cosine similarity."""
         if not len(self.vectors) or n <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        if len(self.vectors) >= BLAS_ROWS:  # large: BLAS's threads pay for waking them (100k: 13 -> ~6 ms)
-            scores = self.vectors @ query
-        else:
-            scores = np.einsum("ij,j->i", self.vectors, query)  # one thread: no BLAS pool to wake
+        scores = np.einsum("ij,j->i", self.vectors, query)  # one thread: no BLAS pool to wake
         if n < len(scores):
             rows = np.argpartition(-scores, n - 1)[:n]
         else:
