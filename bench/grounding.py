@@ -128,11 +128,13 @@ def sweep(runtime, clone, questions: list[dict]) -> list[tuple[float, float, flo
         reply = offline_llm.respond(q["q"], sources, threshold=0.0)
         cited = [s for s in sources if s.n in reply.cited]
         hit = any(evidence_hit(q, s.document, s.page, s.text) for s in cited)
-        scored.append((q, reply.confidence, hit))
+        # refused whatever the threshold (nothing related, or the kind of answer asked for is missing)
+        confidence = reply.confidence if reply.kind == "answer" else -1.0
+        scored.append((q, confidence, hit))
     answerable = [s for s in scored if not s[0].get("unanswerable")]
     unanswerable = [s for s in scored if s[0].get("unanswerable")]
     table = []
-    for step in range(0, 61):
+    for step in range(40, 121):  # reranked passages: rerank scores run from about 0.5 to 1.5
         t = step / 100
         table.append((t, sum(c < t for _, c, _ in unanswerable) / max(1, len(unanswerable)),
                       sum(c < t for _, c, _ in answerable) / max(1, len(answerable)),

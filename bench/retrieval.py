@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.clones import create_clone  # noqa: E402
 from core.config import Settings  # noqa: E402
+from core.knowledge.profile import FORMAT  # noqa: E402
 from core.knowledge.store import DIM, SCHEMA, chunk_id, vectors_of  # noqa: E402
 from core.knowledge import search  # noqa: E402
 from core.knowledge.search import retrieve  # noqa: E402
@@ -57,7 +58,8 @@ def vectors(n: int) -> np.ndarray:
 def add_chunks(runtime, clone_id: str, n: int) -> None:
     """`n` chunks in documents of CHUNKS_PER_DOC, as ready Document rows plus one big write."""
     docs = [Document(clone_id=clone_id, filename=f"doc{i}.pdf", kind="pdf", sha256=f"{clone_id}{i}{time.time_ns()}",
-                     status="ready", chunk_count=CHUNKS_PER_DOC) for i in range(n // CHUNKS_PER_DOC)]
+                     status="ready", chunk_count=CHUNKS_PER_DOC, chunk_params={"format": FORMAT})
+            for i in range(n // CHUNKS_PER_DOC)]  # current chunk format: no background upgrade re-embeds them
     with runtime.session() as session:
         session.add_all(docs)
         session.commit()
@@ -94,7 +96,7 @@ def measure(runtime, clone, queries: list[str]) -> dict:
     retrieve(runtime, clone, queries[0])  # loads the clone's matrix (cold)
     cold = (time.perf_counter() - started) * 1000
     wait_for_index(runtime, clone)
-    totals, searches, parts = [], [], {"embed": [], "vector": [], "fulltext": [], "fuse": [], "rerank": []}
+    totals, searches, parts = [], [], {k: [] for k in ("prepare", "embed", "vector", "fulltext", "fuse", "rerank", "passages")}
     for query in queries:
         search._recent.clear()  # time the query embedding every time, as for a new question
         t = time.perf_counter()
@@ -119,7 +121,8 @@ def measure(runtime, clone, queries: list[str]) -> dict:
         top = top[np.argsort(-scores[top])]
         numpy_ms.append((time.perf_counter() - t) * 1000)
         exact.append({ids[i] for i in top})
-    recalls = [len(truth & {s.chunk_id for s in retrieve(runtime, clone, query, k=10, hybrid=False, use_rerank=False).sources}) / 10
+    recalls = [len(truth & {s.chunk_id for s in retrieve(runtime, clone, query, k=10, hybrid=False, use_rerank=False,
+                                                          merge=False).sources}) / 10
                for query, truth in zip(queries, exact)]
     flat_ms = []
     for q in query_vectors[:10]:
@@ -148,7 +151,7 @@ def main() -> None:
         queries = [" ".join(VOCAB[rng.choice(len(VOCAB), size=int(rng.integers(2, 7)), p=_P)]) for _ in range(QUERIES)]
         get_embedder("minilm").embed_query("warm up")
         header = (f"{'chunks':>8} {'p50 ms':>7} {'p95 ms':>7} {'search':>6} {'embed':>6} {'vector':>7} {'bm25':>6} {'fuse':>5} "
-                  f"{'rerank':>6} {'cold ms':>8} {'recall@10':>9} {'/embed':>6} {'numpy ms':>8} {'lance flat ms':>13}")
+                  f"{'rerank':>6} {'prep':>5} {'pass':>5} {'cold ms':>8} {'recall@10':>9} {'/embed':>6} {'numpy ms':>8} {'lance flat ms':>13}")
         results, have = [], 0
         for size in sizes:
             add_chunks(runtime, clone.id, size - have)
@@ -161,11 +164,12 @@ def main() -> None:
         print(header)
         for size, r, _ in results:
             print(f"{size:>8,} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['search']:>6.1f} {r['embed_p50']:>6.1f} {r['vector_p50']:>7.1f} "
-                  f"{r['fulltext_p50']:>6.2f} {r['fuse_p50']:>5.2f} {r['rerank_p50']:>6.2f} {r['cold']:>8.0f} {r['recall']:>9.3f} "
+                  f"{r['fulltext_p50']:>6.2f} {r['fuse_p50']:>5.2f} {r['rerank_p50']:>6.2f} {r['prepare_p50']:>5.2f} {r['passages_p50']:>5.2f} {r['cold']:>8.0f} {r['recall']:>9.3f} "
                   f"{r['p50'] / r['embed_alone']:>5.2f}x {r['numpy']:>8.2f} {r['lance_flat']:>13.1f}")
         print("\np50/p95: retrieve() end to end (query embedding, in-memory exact vector search, in-memory BM25, RRF fusion,")
         print("rerank). search: p50 of the same without the query embedding. Component columns are p50 ms (bm25: the full-text")
-        print("leg; rerank: the rerank step alone). cold: first query after a change (loads the clone's vectors from LanceDB and")
+        print("leg; rerank: the rerank step alone; prep: the clone's fingerprint query and upgrade check; pass: merging neighbours")
+        print("into passages and fetching their text). cold: first query after a change (loads the clone's vectors from LanceDB and")
         print("builds its BM25 index). recall@10: vector leg vs an exact numpy scan. /embed: retrieve() p50 over the query")
         print("embedding alone (same run). numpy: matmul + top-10 only. lance flat: LanceDB's own vector search, for comparison.")
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

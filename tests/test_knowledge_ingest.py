@@ -12,6 +12,7 @@ from core.clones import create_clone
 from core.errors import IngestError, NotFound
 from core.knowledge import ingest
 from core.knowledge.chunk import Chunk, chunk_params
+from core.knowledge.profile import FORMAT
 from core.knowledge.ingest import (
     add_file, add_text, delete_clone_knowledge, delete_document, ingest_now, list_documents,
     process_document, recover_interrupted, stored_file,
@@ -38,7 +39,7 @@ def test_markdown_file_becomes_ready_with_chunks(runtime, clone):
     assert (document.status, document.error, document.kind, document.pages) == ("ready", None, "markdown", None)
     assert document.chunk_count == chunk_count(runtime, document.id) == 2
     assert {k: document.chunk_params[k] for k in chunk_params()} == chunk_params()
-    assert (document.chunk_params["format"], document.chunk_params["title"]) == (2, "Opening hours (notes)")
+    assert (document.chunk_params["format"], document.chunk_params["title"]) == (FORMAT, "Opening hours (notes)")
     path = stored_file(runtime, document)
     assert path == runtime.settings.files_dir / clone.id / f"{document.id}.md"
     assert path.read_bytes() == NOTES

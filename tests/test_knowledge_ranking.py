@@ -12,7 +12,7 @@ from core.knowledge.extract import Page
 from core.knowledge.ingest import ingest_now, list_documents, stored_file
 from core.knowledge.profile import FORMAT, context_header, document_profile
 from core.knowledge.rerank import Candidate, rerank
-from core.knowledge.search import best_sentence, retrieve
+from core.knowledge.search import passages, retrieve, stitch
 from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.upgrade import upgrade_clone
 from core.providers.base import Source
@@ -51,9 +51,11 @@ def test_document_title_comes_from_the_documents_own_header():
 
 def test_plain_text_headings_start_sections():
     text = ("Intro line.\n\nCleaning\n========\n\nDescale often.\n\n  3. Conveying Copies.\n\nYou may copy it.\n\n"
-            "TERMS AND CONDITIONS\n\nAll of them.")
+            "TERMS AND CONDITIONS\n\nAll of them.\n\nWhy not use a distinct form of comment for the dependency block?\n"
+            "----------------------------------------------------------------\n\nA previous version used two.")
     chunks = chunk_pages([Page(None, text)], "text")
-    assert [c.heading for c in chunks] == ["", "Cleaning", "3. Conveying Copies", "TERMS AND CONDITIONS"]
+    assert [c.heading for c in chunks] == ["", "Cleaning", "3. Conveying Copies", "TERMS AND CONDITIONS",
+                                           "Why not use a distinct form of comment for the dependency block?"]
     assert "Descale often." in chunks[1].text
 
 
@@ -69,12 +71,44 @@ def test_a_query_naming_a_version_or_status_matches_that_document():
     assert signal.match(tokens("kettle manual"))["v1"] == signal.match(tokens("kettle manual"))["v2"]
 
 
-def test_heading_and_best_sentence_signals():
+def test_heading_signal():
     idf = lambda term: 1.0  # noqa: E731
     assert heading_match(tokens("how long is the warranty"), "Warranty", idf) == 0.5
     assert heading_match(tokens("how long is the warranty"), "", idf) == 0.0
-    sentences = [frozenset(tokens("The warranty lasts 24 months.")), frozenset(tokens("Descale often."))]
-    assert best_sentence(tokens("warranty months"), sentences, idf) == 1.0
+
+
+def test_the_proximity_window_prefers_the_query_terms_close_together():
+    filler = " ".join(f"word{i}" for i in range(40))
+    index = BM25([f"warranty {filler} months", f"{filler} the warranty lasts months", "header words\nwarranty months"],
+                 header_tokens=[0, 0, 2])
+    ids = np.asarray([index.vocabulary["warranti"], index.vocabulary["month"]], dtype=np.int32)
+    weights = index.idf[ids]
+    shares = index.best_windows(np.arange(3), ids, weights)
+    assert shares[0] == pytest.approx(0.5, abs=0.01)  # 42 tokens apart: one per window
+    assert shares[1] == pytest.approx(1.0) and shares[2] == pytest.approx(1.0)  # the header is skipped in row 2
+    missing = index.best_windows(np.array([1]), ids, weights, missing=np.array([float(weights.sum())]))
+    assert missing[0] == pytest.approx(0.5)  # a query term no chunk has counts as unmatched
+    only_months = index.best_windows(np.array([0]), ids, np.array([[0.0, 1.0]]))  # per-row weights
+    assert only_months[0] == pytest.approx(1.0)
+
+
+def test_query_terms_resolve_to_the_spelling_and_parts_the_documents_use():
+    index = BM25(["The license of the GPL version 3 covers the colors", "manylinux2014 wheels"])
+    assert index.resolve(tokens("GPLv3 licence colour")) == ["gpl", "3", "licens", "color"]
+    assert index.resolve(tokens("manylinux2014 licenses")) == ["manylinux2014", "licens"]
+    assert index.resolve(tokens("zebra")) == ["zebra"]  # unknown, kept: it still counts as unmatched
+    assert index.scores(index.resolve(tokens("licence"))).tolist()[0] > 0
+
+
+def test_neighbouring_chunks_of_one_section_are_one_passage():
+    def chunk(i, heading="Terms", page=None, doc="d"):
+        return Candidate({"id": f"{doc}{i}", "document_id": doc, "chunk_index": i, "page": page, "heading": heading,
+                          "text": f"text {i}"}, cosine=0.5)
+    ranked = [chunk(4), chunk(5), chunk(9), chunk(3), chunk(6, "Other"), chunk(2), chunk(1, doc="e")]
+    groups = passages(ranked, 3)
+    assert [[c.row["chunk_index"] for c in g] for g in groups] == [[4, 5, 3], [9], [6]]  # at most 3 chunks each
+    assert stitch(["One two three four.", "three four. Five six."]) == "One two three four. Five six."
+    assert stitch(["Alpha.", "Beta."]) == "Alpha.\n\nBeta."
 
 
 def test_rerank_lets_the_named_document_beat_a_slightly_closer_sibling():
@@ -180,3 +214,35 @@ def test_a_large_clone_searches_lancedb_full_text_while_its_index_builds(runtime
         time.sleep(0.05)
     assert entry.text_index is not None and entry.text_index.bm25 is not None
     assert "citric acid" in retrieve(runtime, kettles, "descale with citric acid").sources[0].text
+
+
+def _reranked(source: Source, rerank: float) -> Source:
+    from dataclasses import replace
+
+    return replace(source, rerank=rerank)
+
+
+def test_reranked_passages_are_gated_on_the_best_passages_rerank_score():
+    sure = respond("How long does the warranty last?", [_reranked(WARRANTY, 1.2), _reranked(CLEANING, 0.8)])
+    assert sure.kind == "answer" and sure.confidence == 1.2 and sure.cited == {1}
+    unsure = respond("How long does the warranty last?", [_reranked(WARRANTY, 0.7), _reranked(CLEANING, 0.6)])
+    assert unsure.kind == "closest" and is_refusal(unsure.text)
+
+
+def test_a_near_tie_quotes_both_passages_and_a_clear_winner_one():
+    other = Source(n=2, document="kettle-v1.txt", page=None, heading="Warranty", score=0.5,
+                   text="The warranty lasts 12 months from the date of purchase.")
+    tied = respond("How long does the warranty last?", [_reranked(WARRANTY, 1.20), _reranked(other, 1.19)])
+    assert tied.cited == {1, 2} and "24 months" in tied.text and "12 months" in tied.text
+    clear = respond("How long does the warranty last?", [_reranked(WARRANTY, 1.20), _reranked(other, 1.0)])
+    assert clear.cited == {1} and "12 months" not in clear.text
+
+
+def test_a_question_asking_for_a_date_or_a_price_needs_one_in_the_passages():
+    asked = [_reranked(WARRANTY, 1.3)]
+    assert respond("When was the warranty introduced?", asked).kind == "closest"  # no date anywhere
+    assert respond("How much does the warranty cost?", asked).kind == "closest"  # no amount anywhere
+    dated = Source(n=1, document="kettle-v2.txt", page=None, heading="Warranty", score=0.55, rerank=1.3,
+                   text="The warranty was introduced in March 2021. It costs 15 euros a year.")
+    assert respond("When was the warranty introduced?", [dated]).kind == "answer"
+    assert respond("How much does the warranty cost?", [dated]).kind == "answer"

@@ -45,7 +45,7 @@ def test_sources_are_numbered_scored_and_limited(runtime, clone):
     assert all(0.0 <= s.score <= 1.0 for s in result.sources)
     assert result.sources[0].document == "shipping.md" and result.sources[0].heading == "Shipping"
     assert result.sources[0].page is None and result.sources[0].chunk_id and result.sources[0].document_id
-    assert set(result.timings_ms) == {"embed", "vector", "fulltext", "fuse", "rerank", "total"}
+    assert set(result.timings_ms) == {"prepare", "embed", "vector", "fulltext", "fuse", "rerank", "passages", "total"}
     assert len(retrieve(runtime, clone, "delivery", k=5).sources) == 5
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import snowballstemmer
 
 K1, B = 1.2, 0.75
+WINDOW = 20  # tokens in a proximity window (about a sentence)
 _TOKEN = re.compile(r"\d+(?:\.\d+)+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _STOP = frozenset("""
 a about above after again all also am an and any are as at be because been before being below between both
@@ -30,6 +31,11 @@ those through to too under until up very was we were what when where which while
 would you your yours
 """.split())
 _stemmer = snowballstemmer.stemmer("english")
+_VERSION_MARK = re.compile(r"(?<=[^\W\d_]{2})v(?=\d)")  # "gplv3": the v marks a version
+_LETTERS_DIGITS = re.compile(r"[^\W\d_]+|\d+")
+VARIANT_MIN = 5  # only words this long get a spelling variant ("licence" -> "license")
+# British and American spellings (of stems): licence/license, organise/organize, colour/color, centre/center
+_SPELLINGS = (("c", "s"), ("s", "c"), ("s", "z"), ("z", "s"), ("our", "or"), ("or", "our"), ("tr", "ter"), ("ter", "tr"))
 
 
 @lru_cache(maxsize=200_000)
@@ -49,7 +55,9 @@ def tokens(text: str) -> list[str]:
 class BM25:
     """Postings for every term: rows (int32) and BM25 term weights (float32), idf per term."""
 
-    def __init__(self, documents: list[str]):
+    def __init__(self, documents: list[str], header_tokens: list[int] | None = None):
+        """`header_tokens`: how many leading tokens of each document are its contextual header
+        (indexed, but left out of `body`, the positions that `best_window` looks at)."""
         self.size = len(documents)
         vocabulary: dict[str, int] = {}
         rows, terms = [], []
@@ -60,6 +68,11 @@ class BM25:
             rows.extend([row] * len(ids))
             terms.extend(ids)
         self.vocabulary = vocabulary
+        self.flat = np.asarray(terms, dtype=np.int32)  # every row's term ids in text order
+        counts = lengths.astype(np.int64)
+        self.ends = np.cumsum(counts)
+        skip = np.minimum(np.asarray(header_tokens, dtype=np.int64), counts) if header_tokens is not None else 0
+        self.starts = self.ends - counts + skip
         if not terms:
             self.pointers = np.zeros(len(vocabulary) + 1, dtype=np.int64)
             self.rows = np.empty(0, dtype=np.int32)
@@ -78,16 +91,68 @@ class BM25:
         self.pointers = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
         self.idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every row for the query (0 where no term matches)."""
+    def resolve(self, terms: list[str]) -> list[str]:
+        """The query's terms as the index knows them: a term the documents never use is replaced by
+        its British/American spelling variant ("licenc" -> "licens", "colour" -> "color") or split
+        into its letter and digit parts ("gplv3" -> "gpl", "3") when the index knows them. A term
+        still unknown is kept: it matches nothing and still counts as unmatched."""
+        resolved: list[str] = []
+        for term in terms:
+            variant = self._variant(term)
+            parts = _LETTERS_DIGITS.findall(_VERSION_MARK.sub(" ", term))
+            if variant in self.vocabulary or len(parts) < 2 or term[0].isdigit():
+                resolved.append(variant)
+                continue
+            parts = [self._variant(_normal(p)) for p in parts]
+            resolved.extend(parts if any(p in self.vocabulary for p in parts) else [term])
+        return resolved
+
+    def _variant(self, term: str) -> str:
+        if term in self.vocabulary or len(term) < VARIANT_MIN - 1:
+            return term
+        for old, new in _SPELLINGS:
+            at = term.find(old, 2)
+            while at >= 0:
+                candidate = term[:at] + new + term[at + len(old):]
+                if candidate in self.vocabulary:
+                    return candidate
+                at = term.find(old, at + 1)
+        return term
+
+    def scores(self, query: str | list[str]) -> np.ndarray:
+        """BM25 score of every row for the query or its terms (0 where no term matches)."""
         scores = np.zeros(self.size, dtype=np.float32)
-        for term in dict.fromkeys(tokens(query)):
+        for term in dict.fromkeys(tokens(query) if isinstance(query, str) else query):
             t = self.vocabulary.get(term)
             if t is None:
                 continue
             start, end = self.pointers[t], self.pointers[t + 1]
             scores[self.rows[start:end]] += self.idf[t] * self.weights[start:end]  # rows unique per term
         return scores
+
+    def best_windows(self, rows: np.ndarray, term_ids: np.ndarray, weights: np.ndarray,
+                     missing: np.ndarray | float = 0.0, size: int = WINDOW) -> np.ndarray:
+        """For each row, the share of the query's weight held by its best window of `size`
+        consecutive body tokens (windows overlap by half): the query's terms close together, as in
+        the sentence that answers. `weights` (rows x terms, or one row for all) weighs each of
+        `term_ids` per row; `missing` adds the weight of query terms the index lacks."""
+        rows = np.asarray(rows, dtype=np.int64)
+        weights = np.broadcast_to(np.asarray(weights, dtype=np.float32), (len(rows), len(term_ids)))
+        total = weights.sum(axis=1) + missing
+        if not len(rows) or not len(term_ids):
+            return np.zeros(len(rows), dtype=np.float32)
+        step = max(1, size // 2)
+        lengths = self.ends[rows] - self.starts[rows]
+        width = max(size, int(-(-lengths.max() // step) * step))  # whole steps: the last window reaches the end
+        offsets = self.starts[rows][:, None] + np.arange(width)[None, :]
+        valid = np.arange(width)[None, :] < lengths[:, None]
+        ids = np.where(valid, self.flat[np.minimum(offsets, max(0, len(self.flat) - 1))], -1)
+        present = ids[:, None, :] == term_ids[None, :, None]  # rows x terms x tokens
+        counts = np.concatenate([np.zeros(present.shape[:2] + (1,), dtype=np.int32), np.cumsum(present, axis=2)], axis=2)
+        starts = np.arange(0, width - size + 1, step)
+        inside = (counts[:, :, starts + size] - counts[:, :, starts]) > 0  # rows x terms x windows
+        best = np.einsum("rt,rtw->rw", weights, inside.astype(np.float32)).max(axis=1)
+        return np.divide(best, total, out=np.zeros_like(best), where=total > 0)
 
     def top(self, scores: np.ndarray, n: int) -> np.ndarray:
         """Rows of the `n` best positive scores, best first."""

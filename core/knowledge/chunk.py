@@ -21,6 +21,7 @@ _UNDERLINE = re.compile(r"^\s*([=\-~^*+#])\1{2,}\s*$")
 _NUMBERED = re.compile(r"^\s{0,12}((?:\d{1,3}\.)*\d{1,3}\.?|[A-Z]\.|[IVX]{1,5}\.)\s+\S.*$")
 _NUMBERED_PARAGRAPH = re.compile(r"^\s{0,4}\d{1,3}\.\s+[A-Z\"“]")
 HEADING_WORDS = 10
+UNDERLINED_WORDS = 20  # a line underlined with ===/--- is a heading even when it is a long question
 SECTION_WORDS = 40
 
 
@@ -48,9 +49,9 @@ def chunk_params(target: int = TARGET_TOKENS, overlap: int = OVERLAP_TOKENS) -> 
     }
 
 
-def _short(line: str) -> bool:
+def _short(line: str, limit: int = HEADING_WORDS) -> bool:
     words = line.split()
-    return 0 < len(words) <= HEADING_WORDS and not line.rstrip().endswith((",", ";", ":")) and words[0][:1].isalnum()
+    return 0 < len(words) <= limit and not line.rstrip().endswith((",", ";", ":")) and words[0][:1].isalnum()
 
 
 def _text_heading(lines: list[str], i: int) -> tuple[str, int] | None:
@@ -61,7 +62,7 @@ def _text_heading(lines: list[str], i: int) -> tuple[str, int] | None:
     if not line or _UNDERLINE.match(line):
         return None
     following = lines[i + 1] if i + 1 < len(lines) else ""
-    if _UNDERLINE.match(following) and _short(line) and len(following.strip()) >= 0.6 * len(line):
+    if _UNDERLINE.match(following) and _short(line, UNDERLINED_WORDS) and len(following.strip()) >= 0.6 * len(line):
         return line, 2
     starts = i == 0 or not lines[i - 1].strip()
     alone = starts and not following.strip()

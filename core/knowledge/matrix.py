@@ -37,6 +37,18 @@ class CloneMatrix:
     def records(self, rows: np.ndarray) -> list[dict]:
         return self.meta.take(rows).to_pylist() if len(rows) else []
 
+    def brief_records(self, rows) -> list[dict]:
+        """The rows' metadata without their text (what ranking needs), from columns kept as Python
+        lists after the first call: no Arrow conversion per query. `texts` fetches the text."""
+        columns = self.__dict__.get("_columns")
+        if columns is None:
+            names = [n for n in self.meta.column_names if n != "text"]
+            columns = self.__dict__["_columns"] = {n: self.meta[n].to_pylist() for n in names}
+        return [{name: values[row] for name, values in columns.items()} for row in rows]
+
+    def texts(self, rows) -> list[str]:
+        return self.meta["text"].take(np.asarray(rows, dtype=np.int64)).to_pylist() if len(rows) else []
+
     def rows_of(self, chunk_ids: list[str]) -> np.ndarray:
         """Rows of the given chunks, in order; chunks not in this matrix are skipped."""
         return np.array([self.positions[i] for i in chunk_ids if i in self.positions], dtype=np.int64)

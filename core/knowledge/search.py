@@ -10,7 +10,6 @@ clipped to [0, 1]; the order is the rerank order. Only chunks of ready documents
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from sqlalchemy import func, select
 from core.errors import InvalidInput, NotFound
 from core.knowledge.bm25 import BM25, tokens
 from core.knowledge.profile import context_header
-from core.knowledge.rerank import CANDIDATES, W_SENTENCE, Candidate, rerank
+from core.knowledge.rerank import CANDIDATES, Candidate, rerank
 from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.store import DIM, META, vectors_of
 from core.models import Clone, Document
@@ -56,7 +55,6 @@ class TextIndex:
     signal: DocumentSignal
     titles: dict[str, str]
     built_ms: float
-    sentences: dict = field(default_factory=dict)  # chunk id -> token sets of its sentences (filled lazily)
 
 
 def _ms(started: float) -> float:
@@ -100,9 +98,16 @@ def _build_index(runtime, clone_id: str, matrix) -> TextIndex:
     started = perf_counter()
     signal, titles = _signal(document_params(runtime, clone_id))
     meta = matrix.meta
-    texts = [f"{context_header(titles.get(d, ''), h or '')}\n{t}" for d, h, t in
-             zip(meta["document_id"].to_pylist(), meta["heading"].to_pylist(), meta["text"].to_pylist())]
-    index = TextIndex(BM25(texts), signal, titles, 0.0)
+    headers: dict[tuple, tuple[str, int]] = {}
+    texts, header_tokens = [], []
+    for d, h, t in zip(meta["document_id"].to_pylist(), meta["heading"].to_pylist(), meta["text"].to_pylist()):
+        header = headers.get((d, h))
+        if header is None:
+            line = context_header(titles.get(d, ""), h or "")
+            header = headers[(d, h)] = (line, len(tokens(line)))
+        texts.append(f"{header[0]}\n{t}")
+        header_tokens.append(header[1])
+    index = TextIndex(BM25(texts, header_tokens), signal, titles, 0.0)
     index.built_ms = _ms(started)
     return index
 
@@ -166,8 +171,9 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
     index = text_index(runtime, clone.id, matrix)
     text_rows = np.empty(0, dtype=np.int64)
     scores = None
+    terms = index.bm25.resolve(tokens(query)) if index is not None else tokens(query)
     if hybrid and index is not None:
-        scores = index.bm25.scores(query)
+        scores = index.bm25.scores(terms)
         text_rows = index.bm25.top(scores, CANDIDATES)
     elif hybrid:  # index still building: LanceDB's full-text index answers meanwhile
         table, _ = _fulltext(runtime, clone.id, query, CANDIDATES, ids_only=True)
@@ -186,12 +192,11 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
     vector_rank = {r: i for i, r in enumerate(rows.tolist(), 1)}
     text_rank = {r: i for i, r in enumerate(text_rows.tolist(), 1)}
     candidates = {}
-    for record, row, cosine in zip(matrix.records(positions), order, all_cosines):
+    for record, row, cosine in zip(matrix.brief_records(order), order, all_cosines):
         candidates[record["id"]] = Candidate(record, float(cosine), float(scores[row]) if scores is not None else 0.0,
-                                             vector_rank.get(row), text_rank.get(row))
+                                             vector_rank.get(row), text_rank.get(row), index_row=row)
     timings["fuse"] = _ms(started)
-    idf = index.bm25.idf_of if index.bm25 is not None else (lambda term: 1.0)
-    return candidates, matrix.files, index.titles, index.signal, idf, index.sentences
+    return candidates, matrix.files, index.titles, index.signal, index.bm25, terms, matrix.texts
 
 
 def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
@@ -223,13 +228,57 @@ def _lance_candidates(runtime, clone: Clone, query: str, query_vector, hybrid: b
         c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
         c.text_rank, c.text_score = rank, float(score)
     signal, titles = _signal(params)
-    return candidates, files, titles, signal, lambda term: 1.0, {}
+    return candidates, files, titles, signal, None, tokens(query), None
 
 
-def _source(n: int, c: Candidate, files: dict[str, str], titles: dict[str, str]) -> Source:
+MERGE_CHUNKS = 3  # a passage joins at most this many neighbouring chunks
+
+
+def _neighbours(group: list[Candidate], row: dict) -> bool:
+    first, last = group[0].row, group[-1].row
+    same = (first["document_id"] == row["document_id"] and first["page"] == row["page"]
+            and (first["heading"] or "") == (row["heading"] or ""))
+    return same and len(group) < MERGE_CHUNKS and row["chunk_index"] in (first["chunk_index"] - 1, last["chunk_index"] + 1)
+
+
+def passages(ranked: list[Candidate], k: int) -> list[list[Candidate]]:
+    """The best `k` passages: a candidate next to a better one of the same section (and page) joins
+    its passage instead of taking a place of its own, so an answer that runs across a chunk
+    boundary is returned whole and the places left go to other candidates. Each passage lists its
+    chunks best first."""
+    groups: list[list[Candidate]] = []
+    for c in ranked:
+        group = next((g for g in groups if _neighbours(sorted(g, key=_index), c.row)), None)
+        if group is not None:
+            group.append(c)
+        elif len(groups) < k:
+            groups.append([c])
+        else:
+            break
+    return groups
+
+
+def _index(c: Candidate) -> int:
+    return c.row["chunk_index"]
+
+
+def stitch(texts: list[str]) -> str:
+    """Consecutive chunks' texts as one, without the overlap each chunk repeats from the one before."""
+    text = texts[0]
+    for following in texts[1:]:
+        limit = min(len(text), len(following), 600)
+        shared = next((n for n in range(limit, 0, -1) if text.endswith(following[:n])), 0)
+        rest = following[shared:]
+        text = text + rest if shared else f"{text}\n\n{rest}"
+    return text
+
+
+def _source(n: int, group: list[Candidate], files: dict[str, str], titles: dict[str, str]) -> Source:
+    c = group[0]
     row = c.row
+    text = stitch([m.row["text"] for m in sorted(group, key=_index)]) if len(group) > 1 else row["text"]
     return Source(
-        n=n, document=files[row["document_id"]], page=row["page"], text=row["text"],
+        n=n, document=files[row["document_id"]], page=row["page"], text=text,
         score=min(1.0, max(0.0, c.cosine)), chunk_id=row["id"], document_id=row["document_id"],
         heading=row["heading"] or "", title=titles.get(row["document_id"], ""), vector_rank=c.vector_rank,
         text_rank=c.text_rank, fused=round(c.fused, 6), rerank=round(c.rerank, 4),
@@ -259,9 +308,10 @@ def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
 
 
 def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bool | None = None, *,
-             use_rerank: bool = True, owner_id: str | None = None) -> Retrieval:
+             use_rerank: bool = True, merge: bool = True, owner_id: str | None = None) -> Retrieval:
     """The clone's best passages for `query` (top_k / hybrid / min_score from the clone unless given),
-    for the owner (the runtime's unless given): another owner's clone is not found."""
+    for the owner (the runtime's unless given): another owner's clone is not found. `merge=False`
+    returns single chunks (neighbouring chunks of a section are otherwise one passage)."""
     owner_id = resolve(runtime, owner_id)
     if clone.owner_id != owner_id:
         raise NotFound("That clone no longer exists; pick another one from the gallery.")
@@ -270,13 +320,14 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     k = max(1, int(k or clone.top_k or 5))
     hybrid = clone.hybrid if hybrid is None else hybrid
     query = " ".join((query or "").split())
-    timings = dict.fromkeys(("embed", "vector", "fulltext", "fuse", "rerank", "total"), 0.0)
+    timings = dict.fromkeys(("prepare", "embed", "vector", "fulltext", "fuse", "rerank", "passages", "total"), 0.0)
     if not query:
         return Retrieval([], timings)
     from core.knowledge.upgrade import upgrade_soon
 
     upgrade_soon(runtime, clone.id)
     fingerprint = _fingerprint(runtime, clone.id)
+    timings["prepare"] = _ms(started)
     embed_started = perf_counter()
     query_vector = _query_vector(runtime, clone, query)
     timings["embed"] = _ms(embed_started)
@@ -284,51 +335,66 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
         found = _cached_candidates(runtime, clone, fingerprint, query, query_vector, hybrid, timings)
     else:
         found = _lance_candidates(runtime, clone, query, query_vector, hybrid, timings)
-    candidates, files, titles, signal, idf, sentences = found
+    candidates, files, titles, signal, bm25, terms, texts = found
     started_rerank = perf_counter()
     _rrf(candidates)
-    ranked = _order(list(candidates.values()), query, signal, idf, sentences, use_rerank)
+    ranked = _order(list(candidates.values()), terms, signal, bm25, use_rerank)
     timings["rerank"] = _ms(started_rerank)
+    started_passages = perf_counter()
     if clone.min_score:
         ranked = [c for c in ranked if c.cosine >= clone.min_score]
-    sources = [_source(n, c, files, titles) for n, c in enumerate(ranked[:k], 1)]
+    groups = passages(ranked, k) if merge else [[c] for c in ranked[:k]]
+    if texts is not None:  # cached rows carry no text until now: fetch it for the passages returned
+        members = [c for group in groups for c in group]
+        for c, text in zip(members, texts([c.index_row for c in members])):
+            c.row["text"] = text
+    sources = [_source(n, group, files, titles) for n, group in enumerate(groups, 1)]
+    timings["passages"] = _ms(started_passages)
     timings["total"] = _ms(started)
     return Retrieval(sources, timings)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
-
-
-def _sentence_terms(cache: dict, row: dict) -> list[frozenset]:
-    found = cache.get(row["id"])
-    if found is None:
-        found = cache[row["id"]] = [frozenset(tokens(s)) for s in _SENTENCE.split(row["text"]) if s.strip()]
-    return found
-
-
-def best_sentence(terms: list[str], sentences: list[frozenset], idf) -> float:
-    """Share of the query's idf weight that the chunk's best sentence holds (the answer is usually one sentence)."""
-    unique = list(dict.fromkeys(terms))
-    weights = [idf(t) for t in unique]
-    total = sum(weights)
-    if total <= 0 or not sentences:
-        return 0.0
-    return max(sum(w for t, w in zip(unique, weights) if t in s) for s in sentences) / total
-
-
-def _order(candidates: list[Candidate], query: str, signal: DocumentSignal, idf, sentences: dict,
+def _order(candidates: list[Candidate], terms: list[str], signal: DocumentSignal, bm25: BM25 | None,
            use_rerank: bool) -> list[Candidate]:
+    """Rerank by the query's index terms (`BM25.resolve`d, so spelling variants match)."""
     if not use_rerank:
         return sorted(candidates, key=lambda c: (-c.fused, -c.cosine))
-    terms = tokens(query)
+    idf = bm25.idf_of if bm25 is not None else (lambda term: 1.0)
     documents = signal.match(terms)
     headings: dict[str, float] = {}
     for c in candidates:
-        if W_SENTENCE:
-            c.sentence = best_sentence(terms, _sentence_terms(sentences, c.row), idf)
         c.document = documents.get(c.row["document_id"], 0.0)
         heading = c.row["heading"] or ""
         if heading not in headings:
             headings[heading] = heading_match(terms, heading, idf)
         c.heading = headings[heading]
+    indexed = [c for c in candidates if c.index_row is not None]
+    if bm25 is not None and indexed:
+        for c, share in zip(indexed, _windows(bm25, terms, signal, indexed)):
+            c.window = float(share)
     return rerank(candidates)
+
+
+def _windows(bm25: BM25, terms: list[str], signal: DocumentSignal, candidates: list[Candidate]) -> np.ndarray:
+    """Each candidate's proximity window over the query's terms beyond its document's own name
+    (identity): once the document is known, those terms say which of its passages answers. Terms
+    the index lacks count as unmatched weight."""
+    unique = list(dict.fromkeys(terms))
+    known = [t for t in unique if t in bm25.vocabulary]
+    ids = np.asarray([bm25.vocabulary[t] for t in known], dtype=np.int32)
+    idf = bm25.idf[ids] if len(ids) else np.empty(0, dtype=np.float32)
+    unknown = [(t, bm25.idf_of(t)) for t in unique if t not in bm25.vocabulary]
+    per_document: dict[str, tuple[np.ndarray, float]] = {}
+    weights, missing = [], []
+    for c in candidates:
+        doc = c.row["document_id"]
+        if doc not in per_document:
+            ident = signal.identities.get(doc)
+            named = ident.terms if ident is not None else frozenset()
+            mask = np.asarray([t not in named for t in known], dtype=np.float32)
+            per_document[doc] = (idf * mask, sum(w for t, w in unknown if t not in named))
+        weights.append(per_document[doc][0])
+        missing.append(per_document[doc][1])
+    rows = np.asarray([c.index_row for c in candidates], dtype=np.int64)
+    return bm25.best_windows(rows, ids, np.asarray(weights, dtype=np.float32).reshape(len(candidates), len(ids)),
+                             np.asarray(missing, dtype=np.float32))

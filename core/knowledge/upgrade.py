@@ -38,7 +38,7 @@ def stale_documents(runtime, clone_id: str) -> list[Document]:
 
 def upgrade_soon(runtime, clone_id: str) -> threading.Thread | None:
     """Start the clone's upgrade in the background if it has stale documents (checked once per process)."""
-    key = (id(runtime), clone_id)
+    key = (id(runtime.base), clone_id)  # a scoped runtime is a new object per call; its base is not
     with _lock:
         if key in _started:
             return None
