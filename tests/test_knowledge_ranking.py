@@ -216,17 +216,26 @@ def test_a_large_clone_searches_lancedb_full_text_while_its_index_builds(runtime
     assert "citric acid" in retrieve(runtime, kettles, "descale with citric acid").sources[0].text
 
 
-def _reranked(source: Source, rerank: float) -> Source:
+def _reranked(source: Source, rerank: float, named: float = 0.0) -> Source:
     from dataclasses import replace
 
-    return replace(source, rerank=rerank)
+    return replace(source, rerank=rerank, named=named)
 
 
 def test_reranked_passages_are_gated_on_the_best_passages_rerank_score():
     sure = respond("How long does the warranty last?", [_reranked(WARRANTY, 1.2), _reranked(CLEANING, 0.8)])
     assert sure.kind == "answer" and sure.confidence == 1.2 and sure.cited == {1}
-    unsure = respond("How long does the warranty last?", [_reranked(WARRANTY, 0.7), _reranked(CLEANING, 0.6)])
+    unsure = respond("How long does the warranty last?", [_reranked(WARRANTY, 0.5), _reranked(CLEANING, 0.45)])
     assert unsure.kind == "closest" and is_refusal(unsure.text)
+
+
+def test_naming_a_document_does_not_make_its_passage_an_answer():
+    """The gate leaves out the part of the rerank score that only says which document the question
+    names, so a clone of one document (where that part is always 0) answers as readily as any."""
+    alone = respond("How long does the warranty last?", [_reranked(WARRANTY, 0.7)])
+    assert alone.kind == "answer" and alone.confidence == 0.7
+    named = respond("How long does the warranty last?", [_reranked(WARRANTY, 0.7, named=0.25)])
+    assert named.kind == "closest" and named.confidence == pytest.approx(0.45)
 
 
 def test_a_near_tie_quotes_both_passages_and_a_clear_winner_one():

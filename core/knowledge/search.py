@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from core.errors import InvalidInput, NotFound
 from core.knowledge.bm25 import BM25, tokens
 from core.knowledge.profile import context_header
-from core.knowledge.rerank import CANDIDATES, Candidate, rerank
+from core.knowledge.rerank import CANDIDATES, W_DOC, Candidate, rerank
 from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.store import DIM, META, vectors_of
 from core.models import Clone, Document
@@ -282,6 +282,7 @@ def _source(n: int, group: list[Candidate], files: dict[str, str], titles: dict[
         score=min(1.0, max(0.0, c.cosine)), chunk_id=row["id"], document_id=row["document_id"],
         heading=row["heading"] or "", title=titles.get(row["document_id"], ""), vector_rank=c.vector_rank,
         text_rank=c.text_rank, fused=round(c.fused, 6), rerank=round(c.rerank, 4),
+        named=round(W_DOC * c.document, 4),
     )
 
 

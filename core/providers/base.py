@@ -28,6 +28,7 @@ class Source:
     text_rank: int | None = None  # rank in the full-text leg, the fused (RRF) score
     fused: float = 0.0
     rerank: float = 0.0  # and the rerank score that set the final order
+    named: float = 0.0  # the part of `rerank` that comes from the question naming this passage's document
 
 
 @dataclass

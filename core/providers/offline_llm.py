@@ -32,7 +32,7 @@ CLOSEST = "I couldn't find a clear answer to that in my knowledge base. The clos
 CLOSEST_ASK = "Is this what you mean? If not, try asking it another way."
 CLOSEST_PASSAGES = 2
 RELEVANCE_THRESHOLD = 0.45  # for passages without a rerank score: ½ coverage + ½ cosine (README)
-RERANK_THRESHOLD = 0.87  # the best passage's rerank score; calibrated on the development set (--sweep; README)
+RERANK_THRESHOLD = 0.57  # the best passage's rerank score without its document-naming part; chosen with --sweep (README)
 NOTHING_COSINE = 0.35  # below this, with no shared term, nothing retrieved is related at all
 
 MAX_WORDS = 120
@@ -456,10 +456,13 @@ class Reply:
 def confidence(best: Unit) -> tuple[float, float]:
     """(how well the best unit answers, the threshold it must clear). Passages that retrieval
     reranked carry their rerank score (meaning, proximity of the question's terms, the document
-    named, the heading): the best unit's passage's score is the confidence. Otherwise: the unit's
+    named, the heading): the best unit's passage's score, less the part that only says the question
+    names its document, is the confidence. (That part says which document, not whether a passage
+    answers; it is never there in a clone of one document, whose good answers it would refuse.)
+    Otherwise: the unit's
     coverage of the question's terms (heading included) blended with its passage's cosine."""
     if best.source.rerank:
-        return best.source.rerank, RERANK_THRESHOLD
+        return best.source.rerank - best.source.named, RERANK_THRESHOLD
     return 0.5 * best.coverage + 0.5 * max(best.similarity, best.source.score), RELEVANCE_THRESHOLD
 
 
