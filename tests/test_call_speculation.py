@@ -166,3 +166,11 @@ def test_the_first_clause_of_the_first_piece_is_synthesized_alone():
     assert first_clause("Yes, it is open.") == ["Yes, it is open."]  # a clause of fewer than three words
     assert first_clause("It opens at 7:00 on weekdays.") == ["It opens at 7:00 on weekdays."]  # a time is no clause
     assert first_clause("It opens at seven, daily.") == ["It opens at seven, daily."]  # too little after it
+
+
+def test_without_a_clause_the_first_phrase_ends_before_a_conjunction():
+    assert first_clause("It climbs about 450 metres and takes most walkers four to five hours.") == [
+        "It climbs about 450 metres", "and takes most walkers four to five hours."]
+    assert first_clause("Salt and pepper are sold here.") == ["Salt and pepper are sold here."]  # too few words before
+    assert first_clause("Open the Clones page and go.") == ["Open the Clones page and go."]  # too few after
+    assert first_clause("Sourdough is baked daily from rye flour.") == ["Sourdough is baked daily from rye flour."]

@@ -95,16 +95,24 @@ class _Sentences(SentenceBuffer):
 
 
 FIRST_CLAUSE_WORDS = 3
+PHRASE_WORDS = 4  # before a conjunction, the first phrase needs this many words, and leaves 3
+_CONJUNCTION = re.compile(r"\s(?=(?:and|but|or|so|because|while|although|which|where)\s)", re.I)
 
 
 def first_clause(piece: str) -> list[str]:
     """The first piece of an answer as the parts to synthesize one after the other: its first clause
     (up to a comma, semicolon, colon or dash after 3 or more words) alone, so the first audio waits
-    only for a few words of synthesis, then the rest. A piece without such a clause stays whole."""
+    only for a few words of synthesis, then the rest. Without such a clause, the words before a
+    conjunction ("It climbs 450 metres | and takes four hours."), where a speaker may pause too.
+    Otherwise the piece stays whole."""
     for match in _CLAUSE.finditer(piece):
         head, rest = piece[: match.start() + 1].strip(), piece[match.end():].strip()
         if _words(head) >= FIRST_CLAUSE_WORDS:
             return [head, rest] if _words(rest) >= 2 else [piece]
+    for match in _CONJUNCTION.finditer(piece):
+        head, rest = piece[: match.start()].strip(), piece[match.end():].strip()
+        if _words(head) >= PHRASE_WORDS and _words(rest) >= 3:
+            return [head, rest]
     return [piece]
 
 
