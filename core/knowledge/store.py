@@ -78,11 +78,21 @@ class ChunkStore:
         return self._table
 
     @staticmethod
-    def _ensure_indexes(table) -> None:
-        present = {column for index in table.list_indices() for column in index.columns}
-        for column, config in _INDEXES.items():
-            if column not in present:
-                table.create_index(column, config=config)
+    def _ensure_indexes(table, attempts: int = 6) -> None:
+        """Create the missing indexes. Two processes opening a fresh store at once (the studio and
+        the command line) race to create them: the loser's commit conflicts, so it looks again and
+        creates only what is still missing."""
+        for attempt in range(attempts):
+            present = {column for index in table.list_indices() for column in index.columns}
+            try:
+                for column, config in _INDEXES.items():
+                    if column not in present:
+                        table.create_index(column, config=config)
+                return
+            except RuntimeError as error:
+                if "commit conflict" not in str(error).lower() or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     # ------------------------------------------------------------------ writes
 
