@@ -167,7 +167,8 @@ def main() -> None:
                   f"{r['fulltext_p50']:>6.2f} {r['fuse_p50']:>5.2f} {r['rerank_p50']:>6.2f} {r['prepare_p50']:>5.2f} {r['passages_p50']:>5.2f} {r['cold']:>8.0f} {r['recall']:>9.3f} "
                   f"{r['p50'] / r['embed_alone']:>5.2f}x {r['numpy']:>8.2f} {r['lance_flat']:>13.1f}")
         print("\np50/p95: retrieve() end to end (query embedding, in-memory exact vector search, in-memory BM25, RRF fusion,")
-        print("rerank). search: p50 of the same without the query embedding. Component columns are p50 ms (bm25: the full-text")
+        print("rerank). search: p50 of what retrieve() adds beyond the query embedding (the fingerprint and the full-text leg")
+        print("run while the embedding is computed, so only the steps after it count). Component columns are p50 ms (bm25: the full-text")
         print("leg; rerank: the rerank step alone; prep: the clone's fingerprint query and upgrade check; pass: merging neighbours")
         print("into passages and fetching their text). cold: first query after a change (loads the clone's vectors from LanceDB and")
         print("builds its BM25 index). recall@10: vector leg vs an exact numpy scan. /embed: retrieve() p50 over the query")

@@ -182,3 +182,14 @@ def test_past_the_row_threshold_a_vector_index_serves_clones_too_large_to_cache(
     indexed = retrieve(runtime, clone, "when is my money returned", k=4)
     assert [s.chunk_id for s in indexed.sources] == [s.chunk_id for s in cached.sources]
     assert {s.document_id for s in indexed.sources} <= {d.id for d in ingest.list_documents(runtime, clone.id)}
+
+
+def test_a_new_question_is_embedded_beside_the_full_text_leg_with_the_same_result(runtime, clone):
+    from core.knowledge import search
+
+    search._recent.clear()
+    first = retrieve(runtime, clone, "how long until my refund arrives", k=3)  # embedded on the embedding thread
+    again = retrieve(runtime, clone, "how long until my refund arrives", k=3)  # remembered vector
+    assert first.timings_ms["embed"] > 0 and again.timings_ms["embed"] == 0
+    assert [(s.chunk_id, s.rerank) for s in first.sources] == [(s.chunk_id, s.rerank) for s in again.sources]
+    assert first.sources[0].document == "refunds.md"

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from time import perf_counter
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from core.errors import InvalidInput, NotFound
 from core.knowledge.bm25 import BM25, tokens
@@ -36,6 +36,7 @@ RRF_K = 60
 MIN_CANDIDATES = CANDIDATES
 RECENT_QUERIES = 256
 _fulltext_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fulltext")
+_embed_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 _recent: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _recent_lock = threading.Lock()
 _index_lock = threading.Lock()
@@ -61,13 +62,16 @@ def _ms(started: float) -> float:
     return round((perf_counter() - started) * 1000, 3)
 
 
+# Built once: SQLAlchemy then reuses its compiled form, so a search pays only for the query itself.
+_FINGERPRINT = select(func.count(Document.id), func.max(Document.updated_at), func.sum(Document.chunk_count)).where(
+    Document.clone_id == bindparam("clone_id"), Document.owner_id == bindparam("owner_id"), Document.status == "ready")
+
+
 def _fingerprint(runtime, clone_id: str, owner_id: str | None = None) -> tuple:
-    """Changes whenever the set of the clone's ready documents changes (SQL Core: ~0.03 ms)."""
-    statement = select(func.count(Document.id), func.max(Document.updated_at), func.sum(Document.chunk_count)).where(
-        Document.clone_id == clone_id, Document.owner_id == resolve(runtime, owner_id), Document.status == "ready"
-    )
+    """Changes whenever the set of the clone's ready documents changes."""
     with runtime.engine.connect() as connection:
-        return tuple(connection.execute(statement).one())
+        return tuple(connection.execute(_FINGERPRINT, {"clone_id": clone_id,
+                                                       "owner_id": resolve(runtime, owner_id)}).one())
 
 
 def ready_files(runtime, clone_id: str, owner_id: str | None = None) -> dict[str, str]:
@@ -161,13 +165,11 @@ def _rrf(candidates: dict[str, Candidate]) -> None:
         c.fused = sum(1.0 / (RRF_K + rank) for rank in (c.vector_rank, c.text_rank) if rank)
 
 
-def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vector, hybrid: bool, timings: dict):
-    """(candidates by chunk id, files, titles, signal, idf) from the clone's in-memory matrix and BM25."""
+def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding, hybrid: bool, timings: dict):
+    """(candidates by chunk id, files, titles, signal, idf) from the clone's in-memory matrix and BM25.
+    The full-text leg runs first, while the query's embedding (`embedding.result()`) is computed."""
     started = perf_counter()
     matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
-    rows, cosines = matrix.top(query_vector, CANDIDATES)
-    timings["vector"] = _ms(started)
-    started = perf_counter()
     index = text_index(runtime, clone.id, matrix)
     text_rows = np.empty(0, dtype=np.int64)
     scores = None
@@ -185,6 +187,10 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, query_vec
         signal, titles = _signal(document_params(runtime, clone.id))
         index = TextIndex(None, signal, titles, 0.0)
     timings["fulltext"] = _ms(started) if hybrid else 0.0
+    query_vector = _wait(embedding, timings)
+    started = perf_counter()
+    rows, _ = matrix.top(query_vector, CANDIDATES)
+    timings["vector"] = _ms(started)
     started = perf_counter()
     order = list(dict.fromkeys([*rows.tolist(), *text_rows.tolist()]))
     positions = np.asarray(order, dtype=np.int64)
@@ -207,12 +213,13 @@ def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
     return list(zip(table.select(META).to_pylist(), cosines.tolist(), text))
 
 
-def _lance_candidates(runtime, clone: Clone, query: str, query_vector, hybrid: bool, timings: dict):
+def _lance_candidates(runtime, clone: Clone, query: str, embedding, hybrid: bool, timings: dict):
     """The same candidates from LanceDB, for a clone too large for the cache."""
     pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, CANDIDATES) if hybrid else None
-    started = perf_counter()
     params = document_params(runtime, clone.id)
     files = {doc: name for doc, (name, _) in params.items()}
+    query_vector = _wait(embedding, timings)
+    started = perf_counter()
     vector_hits = [h for h in _scored_rows(runtime.store.nearest(clone.id, query_vector, CANDIDATES), query_vector)
                    if h[0]["document_id"] in files]
     vector_hits.sort(key=lambda h: -h[1])
@@ -286,6 +293,29 @@ def _source(n: int, group: list[Candidate], files: dict[str, str], titles: dict[
     )
 
 
+def _embedding(runtime, clone: Clone, query: str) -> Future:
+    """The query's vector as a future: remembered ones at once, a new one computed on the embedding
+    thread while the caller runs the steps that do not need it (the fingerprint, the full-text leg)."""
+    with _recent_lock:
+        vector = _recent.get(((clone.embedding_provider or "minilm"), query))
+    if vector is not None:
+        done: Future = Future()
+        done.set_result((vector, 0.0))
+        return done
+    return _embed_pool.submit(_timed_query_vector, runtime, clone, query)
+
+
+def _timed_query_vector(runtime, clone: Clone, query: str) -> tuple[np.ndarray, float]:
+    started = perf_counter()
+    return _query_vector(runtime, clone, query), _ms(started)
+
+
+def _wait(embedding: Future, timings: dict) -> np.ndarray:
+    """The query's vector; timings["embed"] is the embedding's own time (it ran beside other steps)."""
+    vector, timings["embed"] = embedding.result()
+    return vector
+
+
 def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
     """The query's vector, computed once per question; recent ones are remembered (Streamlit
     reruns a page's search on every interaction, and A/B runs and regenerated answers repeat)."""
@@ -327,15 +357,13 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     from core.knowledge.upgrade import upgrade_soon
 
     upgrade_soon(runtime, clone.id)
+    embedding = _embedding(runtime, clone, query)
     fingerprint = _fingerprint(runtime, clone.id)
     timings["prepare"] = _ms(started)
-    embed_started = perf_counter()
-    query_vector = _query_vector(runtime, clone, query)
-    timings["embed"] = _ms(embed_started)
     if _fits(runtime, fingerprint):
-        found = _cached_candidates(runtime, clone, fingerprint, query, query_vector, hybrid, timings)
+        found = _cached_candidates(runtime, clone, fingerprint, query, embedding, hybrid, timings)
     else:
-        found = _lance_candidates(runtime, clone, query, query_vector, hybrid, timings)
+        found = _lance_candidates(runtime, clone, query, embedding, hybrid, timings)
     candidates, files, titles, signal, bm25, terms, texts = found
     started_rerank = perf_counter()
     _rrf(candidates)
