@@ -91,6 +91,14 @@ def test_switching_the_embedder_reindexes_with_progress(studio, fake_server, mon
     sources = retrieve(studio, clone, "volcano lava", hybrid=False).sources
     assert "lava" in sources[0].text
 
+    # the question is embedded on the search's embedding thread: a rejected key still reaches the caller
+    # as its one plain sentence, and the clone's knowledge answers again once the key works
+    fake_server.route("POST", "/v1/embeddings", fake_openai.error(401, "bad key"))
+    with pytest.raises(AuthFailed, match="OpenAI rejected the API key"):
+        retrieve(studio, clone, "where does the lava flow", hybrid=True)
+    fake_server.route("POST", "/v1/embeddings", fake_openai.embeddings_handler)
+    assert "lava" in retrieve(studio, clone, "where does the lava flow").sources[0].text
+
 
 def test_switch_back_and_no_op(studio):
     from core.knowledge.reindex import switch_embedder

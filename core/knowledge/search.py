@@ -296,13 +296,12 @@ def _source(n: int, group: list[Candidate], files: dict[str, str], titles: dict[
 def _embedding(runtime, clone: Clone, query: str) -> Future:
     """The query's vector as a future: remembered ones at once, a new one computed on the embedding
     thread while the caller runs the steps that do not need it (the fingerprint, the full-text leg)."""
-    with _recent_lock:
-        vector = _recent.get(((clone.embedding_provider or "minilm"), query))
-    if vector is not None:
-        done: Future = Future()
-        done.set_result((vector, 0.0))
-        return done
-    return _embed_pool.submit(_timed_query_vector, runtime, clone, query)
+    vector = _remembered((clone.embedding_provider or "minilm", query))
+    if vector is None:
+        return _embed_pool.submit(_timed_query_vector, runtime, clone, query)
+    done: Future = Future()
+    done.set_result((vector, 0.0))
+    return done
 
 
 def _timed_query_vector(runtime, clone: Clone, query: str) -> tuple[np.ndarray, float]:
@@ -316,16 +315,22 @@ def _wait(embedding: Future, timings: dict) -> np.ndarray:
     return vector
 
 
+def _remembered(key: tuple[str, str]) -> np.ndarray | None:
+    with _recent_lock:
+        vector = _recent.get(key)
+        if vector is not None:
+            _recent.move_to_end(key)
+        return vector
+
+
 def _query_vector(runtime, clone: Clone, query: str) -> np.ndarray:
     """The query's vector, computed once per question; recent ones are remembered (Streamlit
     reruns a page's search on every interaction, and A/B runs and regenerated answers repeat)."""
     provider = clone.embedding_provider or "minilm"
     key = (provider, query)
-    with _recent_lock:
-        vector = _recent.get(key)
-        if vector is not None:
-            _recent.move_to_end(key)
-            return vector
+    vector = _remembered(key)
+    if vector is not None:
+        return vector
     vector = np.asarray(embedder_for(runtime, provider).embed_query(query), dtype=np.float32)
     if vector.shape != (DIM,):
         raise InvalidInput(f"The clone's embedder makes {vector.shape[-1]}-dimensional vectors but its knowledge "
