@@ -18,6 +18,7 @@ from tests.browser import launch_chromium, new_page, run_studio, screenshot_on_f
 
 QUESTION = "What are the bakery's opening hours?"
 LEAD_IN = 4.0  # seconds of silence while the call connects
+TAIL = 16.0  # seconds of silence after the question; then it repeats, in case a slow machine connected after it
 
 # Runs in every frame before its scripts: watch peer connections and measure the remote audio.
 WATCH = """
@@ -54,25 +55,33 @@ WATCH = """
 
 @pytest.fixture(scope="module")
 def question_wav(tmp_path_factory):
-    """The question in Piper's voice at 48 kHz mono, after a silent lead-in, then silence."""
+    """The question in Piper's voice at 48 kHz mono, after a silent lead-in, then silence (Chromium loops
+    the file: a call that connects late hears the next repetition instead of nothing)."""
     from core.providers.tts_offline import PiperTTS
     from core.providers.speech import join_audio
 
     spoken = join_audio(PiperTTS().stream(QUESTION))
     pcm, _ = decode_audio(spoken.wav(), 48_000)
     silence = np.zeros(int(48_000 * LEAD_IN), dtype=np.int16)
-    samples = np.concatenate([silence, np.frombuffer(pcm, dtype="<i2"), np.zeros(48_000 * 3, dtype=np.int16)])
+    samples = np.concatenate([silence, np.frombuffer(pcm, dtype="<i2"), np.zeros(int(48_000 * TAIL), dtype=np.int16)])
     path = tmp_path_factory.mktemp("call") / "question.wav"
     path.write_bytes(wav_bytes(samples, 48_000))
     return path
 
 
 @contextmanager
-def _log_on_failure(studio):
+def _log_on_failure(studio, page):
+    """On failure, print what the studio logged and what the page said (CI keeps no screenshot)."""
     try:
         yield
     except BaseException:
         print(studio.output()[-6000:])
+        try:
+            print(page.locator('[data-testid="stMain"]').inner_text(timeout=5_000)[-3000:])
+            frame = _call_frame(page)
+            print("peer connection states:", frame and frame.evaluate("() => window.__call.states"))
+        except Exception as error:  # the page itself may be what broke
+            print("could not read the page:", error)
         raise
 
 
@@ -86,13 +95,13 @@ def _call_frame(page):
 @pytest.mark.browser
 def test_a_voice_call_with_the_demo_clone(settings, question_wav):
     flags = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-             f"--use-file-for-fake-audio-capture={question_wav}%noloop", "--autoplay-policy=no-user-gesture-required")
+             f"--use-file-for-fake-audio-capture={question_wav}", "--autoplay-policy=no-user-gesture-required")
     with run_studio(settings.home) as studio, launch_chromium(flags) as browser:
         page = new_page(browser)
         page.add_init_script(WATCH)
         page.goto(f"{studio.url}/call")
         wait_idle(page)
-        with screenshot_on_failure(page, "call-journey"), _log_on_failure(studio):
+        with screenshot_on_failure(page, "call-journey"), _log_on_failure(studio, page):
             page.get_by_text("Ready: press Start call").wait_for(timeout=180_000)  # the models are warm
             component = page.frame_locator('iframe[title="streamlit_webrtc.component.webrtc_streamer"]')
             component.get_by_role("button", name="Start call").click()
