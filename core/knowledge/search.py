@@ -165,9 +165,11 @@ def _rrf(candidates: dict[str, Candidate]) -> None:
         c.fused = sum(1.0 / (RRF_K + rank) for rank in (c.vector_rank, c.text_rank) if rank)
 
 
-def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding, hybrid: bool, timings: dict):
-    """(candidates by chunk id, files, titles, signal, idf) from the clone's in-memory matrix and BM25.
-    The full-text leg runs first, while the query's embedding (`embedding.result()`) is computed."""
+def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding, hybrid: bool, use_rerank: bool,
+                       timings: dict):
+    """(candidates by chunk id, files, titles, texts) from the clone's in-memory matrix and BM25.
+    While the query's embedding is computed, the full-text leg runs and its candidates get their
+    lexical features; after it, only the vector leg's new candidates need theirs."""
     started = perf_counter()
     matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
     index = text_index(runtime, clone.id, matrix)
@@ -187,22 +189,43 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding
         signal, titles = _signal(document_params(runtime, clone.id))
         index = TextIndex(None, signal, titles, 0.0)
     timings["fulltext"] = _ms(started) if hybrid else 0.0
+    lexical = Lexical(terms, index.signal, index.bm25) if use_rerank else None
+    by_row = _new_candidates(matrix, text_rows.tolist(), scores)
+    for rank, row in enumerate(text_rows.tolist(), 1):
+        by_row[row].text_rank = rank
+    _describe(lexical, by_row.values(), timings)
     query_vector = _wait(embedding, timings)
     started = perf_counter()
     rows, _ = matrix.top(query_vector, CANDIDATES)
     timings["vector"] = _ms(started)
     started = perf_counter()
-    order = list(dict.fromkeys([*rows.tolist(), *text_rows.tolist()]))
-    positions = np.asarray(order, dtype=np.int64)
-    all_cosines = matrix.vectors[positions] @ query_vector if len(order) else np.empty(0)
-    vector_rank = {r: i for i, r in enumerate(rows.tolist(), 1)}
-    text_rank = {r: i for i, r in enumerate(text_rows.tolist(), 1)}
-    candidates = {}
-    for record, row, cosine in zip(matrix.brief_records(order), order, all_cosines):
-        candidates[record["id"]] = Candidate(record, float(cosine), float(scores[row]) if scores is not None else 0.0,
-                                             vector_rank.get(row), text_rank.get(row), index_row=row)
+    fresh = _new_candidates(matrix, [r for r in rows.tolist() if r not in by_row], scores)
+    by_row.update(fresh)
+    for rank, row in enumerate(rows.tolist(), 1):
+        by_row[row].vector_rank = rank
+    order = list(dict.fromkeys([*rows.tolist(), *text_rows.tolist()]))  # the vector leg's first, as ties fall
+    cosines = matrix.vectors[np.asarray(order, dtype=np.int64)] @ query_vector if order else np.empty(0)
+    for row, cosine in zip(order, cosines.tolist()):
+        by_row[row].cosine = cosine
+    candidates = {by_row[row].row["id"]: by_row[row] for row in order}
     timings["fuse"] = _ms(started)
-    return candidates, matrix.files, index.titles, index.signal, index.bm25, terms, matrix.texts
+    _describe(lexical, fresh.values(), timings)
+    return candidates, matrix.files, index.titles, matrix.texts
+
+
+def _new_candidates(matrix, rows: list[int], scores) -> dict[int, Candidate]:
+    """Candidates of matrix rows by row; their cosine comes once the query vector is known."""
+    return {row: Candidate(record, 0.0, float(scores[row]) if scores is not None else 0.0, index_row=row)
+            for record, row in zip(matrix.brief_records(rows), rows)}
+
+
+def _describe(lexical: Lexical | None, candidates, timings: dict) -> None:
+    """The candidates' lexical features when the rerank runs (timed as part of the rerank)."""
+    candidates = list(candidates)
+    if lexical is not None and candidates:
+        started = perf_counter()
+        lexical.describe(candidates)
+        timings["rerank"] += _ms(started)
 
 
 def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
@@ -213,7 +236,7 @@ def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
     return list(zip(table.select(META).to_pylist(), cosines.tolist(), text))
 
 
-def _lance_candidates(runtime, clone: Clone, query: str, embedding, hybrid: bool, timings: dict):
+def _lance_candidates(runtime, clone: Clone, query: str, embedding, hybrid: bool, use_rerank: bool, timings: dict):
     """The same candidates from LanceDB, for a clone too large for the cache."""
     pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, CANDIDATES) if hybrid else None
     params = document_params(runtime, clone.id)
@@ -235,7 +258,8 @@ def _lance_candidates(runtime, clone: Clone, query: str, embedding, hybrid: bool
         c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
         c.text_rank, c.text_score = rank, float(score)
     signal, titles = _signal(params)
-    return candidates, files, titles, signal, None, tokens(query), None
+    _describe(Lexical(tokens(query), signal, None) if use_rerank else None, candidates.values(), timings)
+    return candidates, files, titles, None
 
 
 MERGE_CHUNKS = 3  # a passage joins at most this many neighbouring chunks
@@ -366,14 +390,15 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     fingerprint = _fingerprint(runtime, clone.id)
     timings["prepare"] = _ms(started)
     if _fits(runtime, fingerprint):
-        found = _cached_candidates(runtime, clone, fingerprint, query, embedding, hybrid, timings)
+        found = _cached_candidates(runtime, clone, fingerprint, query, embedding, hybrid, use_rerank, timings)
     else:
-        found = _lance_candidates(runtime, clone, query, embedding, hybrid, timings)
-    candidates, files, titles, signal, bm25, terms, texts = found
+        found = _lance_candidates(runtime, clone, query, embedding, hybrid, use_rerank, timings)
+    candidates, files, titles, texts = found
     started_rerank = perf_counter()
     _rrf(candidates)
-    ranked = _order(list(candidates.values()), terms, signal, bm25, use_rerank)
-    timings["rerank"] = _ms(started_rerank)
+    listed = list(candidates.values())
+    ranked = rerank(listed) if use_rerank else sorted(listed, key=lambda c: (-c.fused, -c.cosine))
+    timings["rerank"] += _ms(started_rerank)
     started_passages = perf_counter()
     if clone.min_score:
         ranked = [c for c in ranked if c.cosine >= clone.min_score]
@@ -388,25 +413,28 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     return Retrieval(sources, timings)
 
 
-def _order(candidates: list[Candidate], terms: list[str], signal: DocumentSignal, bm25: BM25 | None,
-           use_rerank: bool) -> list[Candidate]:
-    """Rerank by the query's index terms (`BM25.resolve`d, so spelling variants match)."""
-    if not use_rerank:
-        return sorted(candidates, key=lambda c: (-c.fused, -c.cosine))
-    idf = bm25.idf_of if bm25 is not None else (lambda term: 1.0)
-    documents = signal.match(terms)
-    headings: dict[str, float] = {}
-    for c in candidates:
-        c.document = documents.get(c.row["document_id"], 0.0)
-        heading = c.row["heading"] or ""
-        if heading not in headings:
-            headings[heading] = heading_match(terms, heading, idf)
-        c.heading = headings[heading]
-    indexed = [c for c in candidates if c.index_row is not None]
-    if bm25 is not None and indexed:
-        for c, share in zip(indexed, _windows(bm25, terms, signal, indexed)):
-            c.window = float(share)
-    return rerank(candidates)
+class Lexical:
+    """The query's lexical features of candidates for the rerank: the document signal, the heading
+    match and the proximity window, over the query's index terms (`BM25.resolve`d, so spelling
+    variants match). Each candidate is described once, whenever it turns up."""
+
+    def __init__(self, terms: list[str], signal: DocumentSignal, bm25: BM25 | None):
+        self.terms, self.signal, self.bm25 = terms, signal, bm25
+        self.idf = bm25.idf_of if bm25 is not None else (lambda term: 1.0)
+        self.documents = signal.match(terms)
+        self.headings: dict[str, float] = {}
+
+    def describe(self, candidates: list[Candidate]) -> None:
+        for c in candidates:
+            c.document = self.documents.get(c.row["document_id"], 0.0)
+            heading = c.row["heading"] or ""
+            if heading not in self.headings:
+                self.headings[heading] = heading_match(self.terms, heading, self.idf)
+            c.heading = self.headings[heading]
+        indexed = [c for c in candidates if c.index_row is not None]
+        if self.bm25 is not None and indexed:
+            for c, share in zip(indexed, _windows(self.bm25, self.terms, self.signal, indexed)):
+                c.window = float(share)
 
 
 def _windows(bm25: BM25, terms: list[str], signal: DocumentSignal, candidates: list[Candidate]) -> np.ndarray:
