@@ -255,3 +255,10 @@ def test_a_question_asking_for_a_date_or_a_price_needs_one_in_the_passages():
                    text="The warranty was introduced in March 2021. It costs 15 euros a year.")
     assert respond("When was the warranty introduced?", [dated]).kind == "answer"
     assert respond("How much does the warranty cost?", [dated]).kind == "answer"
+
+
+def test_a_question_naming_a_version_no_passage_mentions_is_refused():
+    released = Source(n=1, document="kettle-v2.txt", page=None, heading="History", score=0.6, rerank=1.3,
+                      title="Kettle Manual Version 2", text="Kettle 2.0 was released on 1 March 2021.")
+    assert respond("On what date was kettle 3.1 released?", [released]).kind == "closest"
+    assert respond("On what date was kettle 2.0 released?", [released]).kind == "answer"

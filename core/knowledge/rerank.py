@@ -12,6 +12,8 @@ each candidate is scored on what retrieval already has in memory:
          + W_FUSED * RRF score / best RRF score
          + W_WINDOW * share of the query's idf weight, beyond the words that name the chunk's
                       document, found in the chunk's best 20-token window (term proximity)
+         + W_ANSWER * the chunk holds the kind of answer asked for: a date, a share, a length of
+                      time (core.knowledge.answer_types)
 
 The weights were set on the development set and checked on the second set (README): the
 proximity window lifted hit@1 most; BM25 and RRF then add little beyond it.
@@ -25,6 +27,7 @@ W_DOC = 0.25
 W_HEAD = 0.10
 W_FUSED = 0.0
 W_WINDOW = 0.50
+W_ANSWER = 0.10
 CANDIDATES = 30
 
 
@@ -39,6 +42,7 @@ class Candidate:
     document: float = 0.0
     heading: float = 0.0
     window: float = 0.0
+    answer: float = 0.0  # 1 when the chunk holds the kind of answer the question asks for
     rerank: float = 0.0
     index_row: int | None = None  # row in the clone's in-memory BM25 index
 
@@ -51,5 +55,5 @@ def rerank(candidates: list[Candidate]) -> list[Candidate]:
     best_fused = max(c.fused for c in candidates) or 1.0
     for c in candidates:
         c.rerank = (c.cosine + W_TEXT * c.text_score / best_text + W_DOC * c.document + W_HEAD * c.heading
-                    + W_FUSED * c.fused / best_fused + W_WINDOW * c.window)
+                    + W_FUSED * c.fused / best_fused + W_WINDOW * c.window + W_ANSWER * c.answer)
     return sorted(candidates, key=lambda c: (-c.rerank, -c.cosine))

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import bindparam, func, select
 
 from core.errors import InvalidInput, NotFound
+from core.knowledge.answer_types import asked, holds
 from core.knowledge.bm25 import BM25, tokens
 from core.knowledge.profile import context_header
 from core.knowledge.rerank import CANDIDATES, W_DOC, Candidate, rerank
@@ -189,7 +190,7 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding
         signal, titles = _signal(document_params(runtime, clone.id))
         index = TextIndex(None, signal, titles, 0.0)
     timings["fulltext"] = _ms(started) if hybrid else 0.0
-    lexical = Lexical(terms, index.signal, index.bm25) if use_rerank else None
+    lexical = Lexical(query, terms, index.signal, index.bm25, matrix.texts) if use_rerank else None
     by_row = _new_candidates(matrix, text_rows.tolist(), scores)
     for rank, row in enumerate(text_rows.tolist(), 1):
         by_row[row].text_rank = rank
@@ -258,7 +259,7 @@ def _lance_candidates(runtime, clone: Clone, query: str, embedding, hybrid: bool
         c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
         c.text_rank, c.text_score = rank, float(score)
     signal, titles = _signal(params)
-    _describe(Lexical(tokens(query), signal, None) if use_rerank else None, candidates.values(), timings)
+    _describe(Lexical(query, tokens(query), signal, None) if use_rerank else None, candidates.values(), timings)
     return candidates, files, titles, None
 
 
@@ -415,11 +416,13 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
 
 class Lexical:
     """The query's lexical features of candidates for the rerank: the document signal, the heading
-    match and the proximity window, over the query's index terms (`BM25.resolve`d, so spelling
+    match, the kind of answer asked for and the proximity window, over the query's index terms (`BM25.resolve`d, so spelling
     variants match). Each candidate is described once, whenever it turns up."""
 
-    def __init__(self, terms: list[str], signal: DocumentSignal, bm25: BM25 | None):
+    def __init__(self, query: str, terms: list[str], signal: DocumentSignal, bm25: BM25 | None, texts=None):
         self.terms, self.signal, self.bm25 = terms, signal, bm25
+        self.kinds = asked(query)
+        self.texts = texts  # rows -> their texts, for candidates that carry none (the in-memory matrix's)
         self.idf = bm25.idf_of if bm25 is not None else (lambda term: 1.0)
         self.documents = signal.match(terms)
         self.headings: dict[str, float] = {}
@@ -431,6 +434,10 @@ class Lexical:
             if heading not in self.headings:
                 self.headings[heading] = heading_match(self.terms, heading, self.idf)
             c.heading = self.headings[heading]
+        if self.kinds:
+            texts = self.texts([c.index_row for c in candidates]) if self.texts else [c.row["text"] for c in candidates]
+            for c, text in zip(candidates, texts):
+                c.answer = float(holds(text, self.kinds))
         indexed = [c for c in candidates if c.index_row is not None]
         if self.bm25 is not None and indexed:
             for c, share in zip(indexed, _windows(self.bm25, self.terms, self.signal, indexed)):

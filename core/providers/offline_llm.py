@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 
 import snowballstemmer
 
+from core.knowledge.answer_types import DATE, VERSION, unnamed_versions
 from core.providers.base import LLM, ChatRequest, Delta, Source, Usage
 from core.providers.registry import register_llm
 
@@ -466,22 +467,23 @@ def confidence(best: Unit) -> tuple[float, float]:
     return 0.5 * best.coverage + 0.5 * max(best.similarity, best.source.score), RELEVANCE_THRESHOLD
 
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|jun(?:e)?|jul(?:y)?|aug(?:ust)?|sep(?:t|tember)?|"
-          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
-_DATE = re.compile(rf"\b{_MONTH}\b\.?|\bmay\s+\d|\d\s+may\b|\b(?:1[6-9]|20)\d\d\b|\b\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}\b",
-                   re.I)
 _ASKS_DATE = re.compile(r"\b(?:what|which)\s+(?:date|day|year|month)\b|\bwhen\s+(?:was|were|did|is|will|does|do)\b",
                         re.I)
 _ASKS_MONEY = re.compile(r"\bhow much\b.*\b(?:cost|costs|price|prices|fee|fees|fund|funds|funding|budget|charge|"
                          r"charges|pay|paid|salary|spend|spent)\b", re.I)
-_WHEN = re.compile(f"{_DATE.pattern}|{_TIME.pattern}", re.I)  # "when is it open?" is answered by a time
+_WHEN = re.compile(f"{DATE.pattern}|{_TIME.pattern}", re.I)  # "when is it open?" is answered by a time
 ANSWER_TYPES = ((_ASKS_DATE, _WHEN), (_ASKS_MONEY, _MONEY))
 TYPE_PASSAGES = 3
 
 
 def lacks_answer_type(question: str, units: list[Unit]) -> bool:
-    """The question asks for a date or an amount of money and none of the best passages holds one:
-    whatever they say, they cannot answer it."""
+    """The question asks for a date or an amount of money and none of the best passages holds one,
+    or it names a version number that no passage mentions: whatever they say, they cannot answer it."""
+    if VERSION.search(question):
+        seen = {u.source.n: " ".join((u.source.text, u.source.heading, u.source.title, u.source.document))
+                for u in units}
+        if unnamed_versions(question, " ".join(seen.values())):
+            return True
     near = {u.source.n for u in units}
     near = set(sorted(near)[:TYPE_PASSAGES])
     return any(asks.search(question) and not any(kind.search(u.text) for u in units if u.source.n in near)
