@@ -2,10 +2,14 @@
 rerank's lift for passages that hold it, and the version numbers a passage must mention."""
 from __future__ import annotations
 
+import pytest
+
+from core.clones import create_clone
+from core.knowledge import rerank as rerank_module
 from core.knowledge.answer_types import DATE, DURATION, SHARE, asked, holds, unnamed_versions
-from core.knowledge.rerank import Candidate, rerank
-from core.knowledge.search import Lexical
-from core.knowledge.signals import DocumentSignal
+from core.knowledge.ingest import ingest_now
+from core.knowledge.rerank import W_ANSWER, Candidate, lift_answers
+from core.knowledge.search import retrieve
 
 
 def test_questions_that_ask_for_a_date_a_share_or_a_length_of_time():
@@ -27,20 +31,30 @@ def test_texts_that_hold_the_kind_asked_for():
     assert not holds("The warranty covers the heating element.", [SHARE, DURATION, DATE])
 
 
-def _candidate(text: str, cosine: float) -> Candidate:
-    return Candidate({"id": text[:8], "document_id": "d", "heading": "", "text": text}, cosine)
+def test_the_best_candidates_that_hold_the_kind_asked_for_are_lifted():
+    vague = Candidate({"id": "vague"}, 0.62, rerank=0.62)
+    timed = Candidate({"id": "timed"}, 0.60, rerank=0.60)
+    far = Candidate({"id": "far"}, 0.30, rerank=0.30)
+    lifted = lift_answers([vague, timed, far], [False, True])  # only the best two were checked
+    assert [c.row["id"] for c in lifted] == ["timed", "vague", "far"]
+    assert timed.rerank == pytest.approx(0.60 + W_ANSWER) and (timed.answer, vague.answer, far.answer) == (1, 0, 0)
 
 
-def test_the_rerank_lifts_a_passage_that_holds_the_kind_of_answer_asked_for():
-    vague = _candidate("A new kettle model gets its first firmware update from the support team.", 0.62)
-    timed = _candidate("The support team ships a new model's first firmware update within six weeks.", 0.60)
-    Lexical("How soon does a new kettle get its first firmware update?", ["firmwar"], DocumentSignal({}),
-            None).describe([vague, timed])
-    assert (vague.answer, timed.answer) == (0.0, 1.0)
-    assert [c.row["id"] for c in rerank([vague, timed])] == [timed.row["id"], vague.row["id"]]
-    neutral = [_candidate(vague.row["text"], 0.62), _candidate(timed.row["text"], 0.60)]
-    Lexical("Who ships the firmware updates?", ["firmwar"], DocumentSignal({}), None).describe(neutral)
-    assert [c.answer for c in neutral] == [0.0, 0.0]  # nothing asked for: nothing lifted
+def test_retrieval_lifts_a_passage_holding_the_length_of_time_asked_for(runtime, monkeypatch):
+    clone = create_clone(runtime, "Kettle", top_k=3)
+    assert ingest_now(runtime, clone.id, "kettle.txt", KETTLE.encode()).status == "ready"
+    question = "How long does the kettle warranty last?"  # asks for a length of time: "24 months" holds one
+
+    def warranty_score():
+        return next(s.rerank for s in retrieve(runtime, clone, question).sources if "24 months" in s.text)
+
+    lifted = warranty_score()
+    monkeypatch.setattr(rerank_module, "W_ANSWER", 0.0)
+    assert lifted == pytest.approx(warranty_score() + W_ANSWER, abs=1e-3)
+
+
+KETTLE = ("Kettle Manual\n\nCleaning\n========\n\nDescale the kettle with white vinegar.\n\n"
+          "Warranty\n========\n\nThe kettle warranty lasts 24 months from the date of purchase.\n")
 
 
 def test_a_version_the_question_names_must_be_mentioned():

@@ -23,7 +23,7 @@ from core.errors import InvalidInput, NotFound
 from core.knowledge.answer_types import asked, holds
 from core.knowledge.bm25 import BM25, tokens
 from core.knowledge.profile import context_header
-from core.knowledge.rerank import CANDIDATES, W_DOC, Candidate, rerank
+from core.knowledge.rerank import ANSWER_POOL, CANDIDATES, W_DOC, Candidate, lift_answers, rerank
 from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.store import DIM, META, vectors_of
 from core.models import Clone, Document
@@ -190,7 +190,7 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding
         signal, titles = _signal(document_params(runtime, clone.id))
         index = TextIndex(None, signal, titles, 0.0)
     timings["fulltext"] = _ms(started) if hybrid else 0.0
-    lexical = Lexical(query, terms, index.signal, index.bm25, matrix.texts) if use_rerank else None
+    lexical = Lexical(terms, index.signal, index.bm25) if use_rerank else None
     by_row = _new_candidates(matrix, text_rows.tolist(), scores)
     for rank, row in enumerate(text_rows.tolist(), 1):
         by_row[row].text_rank = rank
@@ -212,6 +212,13 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding
     timings["fuse"] = _ms(started)
     _describe(lexical, fresh.values(), timings)
     return candidates, matrix.files, index.titles, matrix.texts
+
+
+def _fetch_texts(candidates: list[Candidate], texts) -> None:
+    """Cached rows carry no text until it is needed (by the passages returned, or the answer kind)."""
+    missing = [c for c in candidates if "text" not in c.row] if texts is not None else []
+    for c, text in zip(missing, texts([c.index_row for c in missing]) if missing else []):
+        c.row["text"] = text
 
 
 def _new_candidates(matrix, rows: list[int], scores) -> dict[int, Candidate]:
@@ -259,7 +266,7 @@ def _lance_candidates(runtime, clone: Clone, query: str, embedding, hybrid: bool
         c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
         c.text_rank, c.text_score = rank, float(score)
     signal, titles = _signal(params)
-    _describe(Lexical(query, tokens(query), signal, None) if use_rerank else None, candidates.values(), timings)
+    _describe(Lexical(tokens(query), signal, None) if use_rerank else None, candidates.values(), timings)
     return candidates, files, titles, None
 
 
@@ -399,15 +406,17 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     _rrf(candidates)
     listed = list(candidates.values())
     ranked = rerank(listed) if use_rerank else sorted(listed, key=lambda c: (-c.fused, -c.cosine))
+    kinds = asked(query) if use_rerank else []
+    if kinds and ranked:
+        best = ranked[:ANSWER_POOL]
+        _fetch_texts(best, texts)
+        ranked = lift_answers(ranked, [holds(c.row["text"], kinds) for c in best])
     timings["rerank"] += _ms(started_rerank)
     started_passages = perf_counter()
     if clone.min_score:
         ranked = [c for c in ranked if c.cosine >= clone.min_score]
     groups = passages(ranked, k) if merge else [[c] for c in ranked[:k]]
-    if texts is not None:  # cached rows carry no text until now: fetch it for the passages returned
-        members = [c for group in groups for c in group]
-        for c, text in zip(members, texts([c.index_row for c in members])):
-            c.row["text"] = text
+    _fetch_texts([c for group in groups for c in group], texts)
     sources = [_source(n, group, files, titles) for n, group in enumerate(groups, 1)]
     timings["passages"] = _ms(started_passages)
     timings["total"] = _ms(started)
@@ -416,13 +425,12 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
 
 class Lexical:
     """The query's lexical features of candidates for the rerank: the document signal, the heading
-    match, the kind of answer asked for and the proximity window, over the query's index terms (`BM25.resolve`d, so spelling
-    variants match). Each candidate is described once, whenever it turns up."""
+    match and the proximity window, over the query's index terms
+    (`BM25.resolve`d, so spelling variants match). Each candidate is described once, whenever it
+    turns up: the full-text leg's while the query is embedded, the vector leg's new ones after."""
 
-    def __init__(self, query: str, terms: list[str], signal: DocumentSignal, bm25: BM25 | None, texts=None):
+    def __init__(self, terms: list[str], signal: DocumentSignal, bm25: BM25 | None):
         self.terms, self.signal, self.bm25 = terms, signal, bm25
-        self.kinds = asked(query)
-        self.texts = texts  # rows -> their texts, for candidates that carry none (the in-memory matrix's)
         self.idf = bm25.idf_of if bm25 is not None else (lambda term: 1.0)
         self.documents = signal.match(terms)
         self.headings: dict[str, float] = {}
@@ -434,10 +442,6 @@ class Lexical:
             if heading not in self.headings:
                 self.headings[heading] = heading_match(self.terms, heading, self.idf)
             c.heading = self.headings[heading]
-        if self.kinds:
-            texts = self.texts([c.index_row for c in candidates]) if self.texts else [c.row["text"] for c in candidates]
-            for c, text in zip(candidates, texts):
-                c.answer = float(holds(text, self.kinds))
         indexed = [c for c in candidates if c.index_row is not None]
         if self.bm25 is not None and indexed:
             for c, share in zip(indexed, _windows(self.bm25, self.terms, self.signal, indexed)):
