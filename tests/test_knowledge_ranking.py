@@ -31,6 +31,13 @@ def test_tokens_stem_drop_stop_words_and_keep_versions():
                                                                                  "pep", "722"]
 
 
+def test_symbols_are_indexed_by_their_names():
+    assert tokens("Why $ and braces? 73% of ## lines cost €5") == ["dollar", "brace", "73", "percent", "hash", "hash",
+                                                                  "line", "cost", "euro", "5"]
+    index = BM25(["Why ``$`` and braces?", "Why braces?"])
+    assert index.top(index.scores(tokens("why a dollar sign")), 2).tolist() == [0]
+
+
 def test_bm25_prefers_the_rare_term_and_scores_zero_without_a_match():
     index = BM25(["the kettle boils water", "the kettle descales", "a toaster browns bread", ""])
     scores = index.scores("descale the kettle")

@@ -6,7 +6,8 @@ matrix; a term -> (rows, weights) posting table in three numpy arrays scores a q
 under a millisecond at 10k chunks (figures in README, `bench/retrieval.py`).
 
 Tokens: lower-cased words, Snowball-stemmed, stop words dropped, numbers without leading
-zeros ("0722" -> "722"), and dotted versions kept whole ("3.14", "1.2"). Each chunk is
+zeros ("0722" -> "722"), dotted versions kept whole ("3.14", "1.2"), and currency signs, % and #
+by their names ("$" -> "dollar", so "the dollar sign" finds a heading "Why ``$``?"). Each chunk is
 indexed with its contextual header (document title and section heading) before its text.
 BM25 parameters are the usual k1 = 1.2, b = 0.75 (Lucene's defaults).
 """
@@ -21,7 +22,8 @@ import snowballstemmer
 
 K1, B = 1.2, 0.75
 WINDOW = 20  # tokens in a proximity window (about a sentence)
-_TOKEN = re.compile(r"\d+(?:\.\d+)+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_TOKEN = re.compile(r"\d+(?:\.\d+)+|[^\W_]+(?:['’][^\W_]+)?|[$€£¥₹%#]", re.UNICODE)
+_SYMBOLS = {"$": "dollar", "€": "euro", "£": "pound", "¥": "yen", "₹": "rupe", "%": "percent", "#": "hash"}
 _STOP = frozenset("""
 a about above after again all also am an and any are as at be because been before being below between both
 but by can could did do does doing down during each few for from further had has have having he her here
@@ -40,6 +42,8 @@ _SPELLINGS = (("c", "s"), ("s", "c"), ("s", "z"), ("z", "s"), ("our", "or"), ("o
 
 @lru_cache(maxsize=200_000)
 def _normal(word: str) -> str:
+    if word in _SYMBOLS:  # "$" is found by "dollar sign", "##" by "double hash"
+        return _SYMBOLS[word]
     if word.isdigit():
         return str(int(word)) if len(word) < 12 else word
     if word[0].isdigit() and "." in word:
