@@ -1,12 +1,13 @@
-"""The kind of answer a question asks for: which questions ask for one, which texts hold one, the
-rerank's lift for passages that hold it, and the version numbers a passage must mention."""
+"""The kind of answer a question asks for (a date, a share, a length of time, a size): which
+questions ask for one, which texts hold one, the rerank's lift for passages that hold it, and the
+version numbers a passage must mention."""
 from __future__ import annotations
 
 import pytest
 
 from core.clones import create_clone
 from core.knowledge import rerank as rerank_module
-from core.knowledge.answer_types import DATE, DURATION, SHARE, asked, holds, unnamed_versions
+from core.knowledge.answer_types import DATE, DURATION, SHARE, SIZE, asked, holds, unnamed_versions
 from core.knowledge.ingest import ingest_now
 from core.knowledge.rerank import W_ANSWER, Candidate, lift_answers
 from core.knowledge.search import retrieve
@@ -18,6 +19,7 @@ def test_questions_that_ask_for_a_date_a_share_or_a_length_of_time():
     assert asked("What share of the returned kettles were faulty?") == [SHARE]
     assert asked("How soon should a new team ship its first version?") == [DURATION]
     assert asked("How long does the warranty last?") == [DURATION]
+    assert asked("What is the largest file the kettle app accepts?") == [SIZE]
     assert asked("Why is the kettle descaled with vinegar?") == []
     assert asked("How often should I descale?") == []  # a frequency, not a share
 
@@ -28,6 +30,7 @@ def test_texts_that_hold_the_kind_asked_for():
     assert holds("Ship a first version no longer than three months from the beginning.", [DURATION])
     assert holds("The warranty lasts 24 months.", [DURATION])
     assert holds("It was accepted by Paul Moore on July 31, 2019.", [DATE])
+    assert holds("Uploads are limited to 100 MB; larger ones need 1.5 GiB of quota.", [SIZE])
     assert not holds("The warranty covers the heating element.", [SHARE, DURATION, DATE])
 
 

@@ -264,6 +264,15 @@ def test_a_question_asking_for_a_date_or_a_price_needs_one_in_the_passages():
     assert respond("How much does the warranty cost?", [dated]).kind == "answer"
 
 
+def test_a_question_asking_for_a_size_needs_one_in_the_passages():
+    limits = Source(n=1, document="kettle-v2.txt", page=None, heading="Firmware", score=0.6, rerank=1.3,
+                    text="Firmware updates for the kettle are uploaded through the companion app.")
+    assert respond("What is the largest firmware file the kettle accepts?", [limits]).kind == "closest"
+    sized = Source(n=1, document="kettle-v2.txt", page=None, heading="Firmware", score=0.6, rerank=1.3,
+                   text="Firmware files for the kettle may be at most 4 MB.")
+    assert respond("What is the largest firmware file the kettle accepts?", [sized]).kind == "answer"
+
+
 def test_a_question_naming_a_version_no_passage_mentions_is_refused():
     released = Source(n=1, document="kettle-v2.txt", page=None, heading="History", score=0.6, rerank=1.3,
                       title="Kettle Manual Version 2", text="Kettle 2.0 was released on 1 March 2021.")

@@ -1,9 +1,9 @@
 """What kind of answer a question asks for, and whether a text holds one.
 
-A question that asks "what share", "how soon" or "on what date" is answered by a passage that
-holds a share, a length of time or a date: the rerank gives such passages a small lift
-(W_ANSWER), and the offline answerer refuses when none of its passages holds the date or amount
-asked for. A version number the question names ("Python 3.14") must appear in a passage, its
+A question that asks "what share", "how soon", "how large" or "on what date" is answered by a
+passage that holds a share, a length of time, a size or a date: the rerank gives such passages a
+small lift (W_ANSWER), and the offline answerer refuses when none of its best passages holds the
+date, amount of money or size asked for. A version number the question names ("Python 3.14") must appear in a passage, its
 heading, title or file name for that passage to speak of it.
 """
 from __future__ import annotations
@@ -18,6 +18,9 @@ DATE = re.compile(rf"\b{_MONTH}\b\.?|\bmay\s+\d|\d\s+may\b|\b(?:1[6-9]|20)\d\d\b
 SHARE = re.compile(r"\d(?:[.,]\d+)?\s?%|\b\d+(?:[.,]\d+)?\s?per\s?cent\b|\b\d+\s+(?:of|out of)\s+\d+\b|"
                    r"\b(?:half|a third|a quarter|most|majority|minority)\b", re.I)
 DURATION = re.compile(rf"\b{_COUNT}[\s-]+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)
+SIZE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:[kmgt]i?b|bytes?|(?:kilo|mega|giga|tera)bytes?)\b", re.I)
+ASKS_SIZE = re.compile(r"\b(?:how\s+(?:big|large)|largest|biggest|smallest|maximum\s+size|size\s+limit|file\s+size)\b",
+                       re.I)
 VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.])")  # 3.14, 5.11, 2.0 (not a year: documents rarely repeat it)
 
 _ASKS = (
@@ -25,6 +28,7 @@ _ASKS = (
     (re.compile(r"\bwhat\s+(?:share|percentage|proportion|fraction|percent|portion)\b|\bhow\s+(?:common|many of)\b",
                 re.I), SHARE),
     (re.compile(r"\bhow\s+(?:soon|long|quickly|fast)\b|\bwithin\s+how\b", re.I), DURATION),
+    (ASKS_SIZE, SIZE),
 )
 
 

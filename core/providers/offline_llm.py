@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 import snowballstemmer
 
-from core.knowledge.answer_types import DATE, VERSION, unnamed_versions
+from core.knowledge.answer_types import ASKS_SIZE, DATE, SIZE, VERSION, unnamed_versions
 from core.providers.base import LLM, ChatRequest, Delta, Source, Usage
 from core.providers.registry import register_llm
 
@@ -472,12 +472,12 @@ _ASKS_DATE = re.compile(r"\b(?:what|which)\s+(?:date|day|year|month)\b|\bwhen\s+
 _ASKS_MONEY = re.compile(r"\bhow much\b.*\b(?:cost|costs|price|prices|fee|fees|fund|funds|funding|budget|charge|"
                          r"charges|pay|paid|salary|spend|spent)\b", re.I)
 _WHEN = re.compile(f"{DATE.pattern}|{_TIME.pattern}", re.I)  # "when is it open?" is answered by a time
-ANSWER_TYPES = ((_ASKS_DATE, _WHEN), (_ASKS_MONEY, _MONEY))
+ANSWER_TYPES = ((_ASKS_DATE, _WHEN), (_ASKS_MONEY, _MONEY), (ASKS_SIZE, SIZE))
 TYPE_PASSAGES = 3
 
 
 def lacks_answer_type(question: str, units: list[Unit]) -> bool:
-    """The question asks for a date or an amount of money and none of the best passages holds one,
+    """The question asks for a date, an amount of money or a size and none of the best passages holds one,
     or it names a version number that no passage mentions: whatever they say, they cannot answer it."""
     if VERSION.search(question):
         seen = {u.source.n: " ".join((u.source.text, u.source.heading, u.source.title, u.source.document))
