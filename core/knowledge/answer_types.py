@@ -3,8 +3,8 @@
 A question that asks "what share", "how soon", "how large" or "on what date" is answered by a
 passage that holds a share, a length of time, a size or a date: the rerank gives such passages a
 small lift (W_ANSWER), and the offline answerer refuses when none of its best passages holds the
-date, amount of money or size asked for. A version number the question names ("Python 3.14") must appear in a passage, its
-heading, title or file name for that passage to speak of it.
+date, amount of money or size asked for. A version number the question names ("Python 3.14") must
+appear in a passage, its heading, title or file name for that passage to speak of it.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ each candidate is scored on what retrieval already has in memory:
          + W_WINDOW * share of the query's idf weight, beyond the words that name the chunk's
                       document, found in the chunk's best 20-token window (term proximity)
          + W_ANSWER * the chunk holds the kind of answer asked for: a date, a share, a length of
-                      time (core.knowledge.answer_types); checked on the best ANSWER_POOL only,
+                      time, a size (core.knowledge.answer_types); checked on the best ANSWER_POOL only,
                       as a lift this small only reorders near the top (and regexes cost ~50 µs a chunk)
 
 The weights were set on the development set and checked on the second set (README): the

@@ -477,8 +477,9 @@ TYPE_PASSAGES = 3
 
 
 def lacks_answer_type(question: str, units: list[Unit]) -> bool:
-    """The question asks for a date, an amount of money or a size and none of the best passages holds one,
-    or it names a version number that no passage mentions: whatever they say, they cannot answer it."""
+    """The question asks for a date, an amount of money or a size and none of the best passages
+    holds one, or it names a version number that no passage mentions: whatever they say, they
+    cannot answer it."""
     if VERSION.search(question):
         seen = {u.source.n: " ".join((u.source.text, u.source.heading, u.source.title, u.source.document))
                 for u in units}
