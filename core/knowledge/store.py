@@ -81,7 +81,9 @@ class ChunkStore:
     def _ensure_indexes(table, attempts: int = 6) -> None:
         """Create the missing indexes. Two processes opening a fresh store at once (the studio and
         the command line) race to create them: the loser's commit conflicts, so it looks again and
-        creates only what is still missing."""
+        creates only what is still missing. The race can also make one process's table creation an
+        overwrite of the other's empty table, which drops the indexes made so far ("incompatible
+        transaction"): looking again finds them missing and creates them."""
         for attempt in range(attempts):
             present = {column for index in table.list_indices() for column in index.columns}
             try:
@@ -90,7 +92,8 @@ class ChunkStore:
                         table.create_index(column, config=config)
                 return
             except RuntimeError as error:
-                if "commit conflict" not in str(error).lower() or attempt == attempts - 1:
+                retryable = any(sign in str(error).lower() for sign in ("commit conflict", "incompatible transaction"))
+                if not retryable or attempt == attempts - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
 
