@@ -188,3 +188,14 @@ def test_an_old_failure_does_not_linger_once_the_next_question_is_answered(app, 
     no_exception(at)
     assert not at.error and "The model timed out" not in texts(at)
     assert "This answer failed." in texts(at)
+
+
+def test_a_question_the_notes_cannot_answer_gets_the_closest_passages_not_an_answer(app, studio_runtime):
+    """Chat, as a person asks: the lens of a version the log never mentions, a lens of a given size."""
+    clone, at = chat_page(app, studio_runtime)
+    for question in ("What lens did version 2.5 of the lighthouse use?", "How big is the lighthouse's Fresnel lens?"):
+        page = texts(ask(at, question))
+        assert "I couldn't find a clear answer to that in my knowledge base" in page, question
+        assert "lighthouse.md" in page  # the closest passages, still cited
+    ask(at, "What lens does the lamp use?")
+    assert "first-order Fresnel lens" in texts(at)  # the same notes answer what they hold

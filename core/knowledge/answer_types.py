@@ -2,8 +2,8 @@
 
 A question that asks "what share", "how soon", "how large" or "on what date" is answered by a
 passage that holds a share, a length of time, a size or a date: the rerank gives such passages a
-small lift (W_ANSWER), and the offline answerer refuses when none of its best passages holds the
-date, amount of money or size asked for. A version number the question names ("Python 3.14") must
+small lift (W_ANSWER, `asked`). The offline answerer refuses when none of its best passages holds
+the date (or time), amount of money or size a question needs (`required`). A version number the question names ("Python 3.14") must
 appear in a passage, its heading, title or file name for that passage to speak of it.
 """
 from __future__ import annotations
@@ -19,8 +19,12 @@ SHARE = re.compile(r"\d(?:[.,]\d+)?\s?%|\b\d+(?:[.,]\d+)?\s?per\s?cent\b|\b\d+\s
                    r"\b(?:half|a third|a quarter|most|majority|minority)\b", re.I)
 DURATION = re.compile(rf"\b{_COUNT}[\s-]+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)
 SIZE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:[kmgt]i?b|bytes?|(?:kilo|mega|giga|tera)bytes?)\b", re.I)
-ASKS_SIZE = re.compile(r"\b(?:how\s+(?:big|large)|largest|biggest|smallest|maximum\s+size|size\s+limit|file\s+size)\b",
-                       re.I)
+TIME = re.compile(
+    r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)|\b\d{1,2}[:.]\d{2}\b|\b(?:monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|weekdays?|weekends?|daily|noon|midnight|morning|evening)\b", re.I)
+MONEY = re.compile(r"[$€£₹¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|inr|rupees?)\b", re.I)
+_ASKS_SIZE = re.compile(r"\b(?:how\s+(?:big|large)|largest|biggest|smallest|maximum\s+size|size\s+limit|file\s+size)\b",
+                        re.I)
 VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.])")  # 3.14, 5.11, 2.0 (not a year: documents rarely repeat it)
 
 _ASKS = (
@@ -28,13 +32,26 @@ _ASKS = (
     (re.compile(r"\bwhat\s+(?:share|percentage|proportion|fraction|percent|portion)\b|\bhow\s+(?:common|many of)\b",
                 re.I), SHARE),
     (re.compile(r"\bhow\s+(?:soon|long|quickly|fast)\b|\bwithin\s+how\b", re.I), DURATION),
-    (ASKS_SIZE, SIZE),
+    (_ASKS_SIZE, SIZE),
+)
+# What a question cannot be answered without (the answerer refuses when its best passages lack it).
+_REQUIRED = (
+    (re.compile(r"\b(?:what|which)\s+(?:date|day|year|month)\b|\bwhen\s+(?:was|were|did|is|will|does|do)\b", re.I),
+     re.compile(f"{DATE.pattern}|{TIME.pattern}", re.I)),  # "when is it open?" is answered by a time
+    (re.compile(r"\bhow much\b.*\b(?:cost|costs|price|prices|fee|fees|fund|funds|funding|budget|charge|"
+                r"charges|pay|paid|salary|spend|spent)\b", re.I), MONEY),
+    (_ASKS_SIZE, SIZE),
 )
 
 
 def asked(question: str) -> list[re.Pattern]:
     """The kinds of answer the question asks for, as patterns (none for most questions)."""
     return [kind for asks, kind in _ASKS if asks.search(question)]
+
+
+def required(question: str) -> list[re.Pattern]:
+    """The kinds of answer the question cannot be answered without, as patterns."""
+    return [kind for asks, kind in _REQUIRED if asks.search(question)]
 
 
 def holds(text: str, kinds: list[re.Pattern]) -> bool:

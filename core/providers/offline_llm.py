@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 import snowballstemmer
 
-from core.knowledge.answer_types import ASKS_SIZE, DATE, SIZE, VERSION, unnamed_versions
+from core.knowledge.answer_types import MONEY, TIME, VERSION, required, unnamed_versions
 from core.providers.base import LLM, ChatRequest, Delta, Source, Usage
 from core.providers.registry import register_llm
 
@@ -75,14 +75,10 @@ _BOUNDARY = re.compile(r"[.!?…]+[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _END_PUNCT = re.compile(r"([.!?…:;]+[\"”’)]*)$")
 _INLINE_MD = re.compile(r"(\*\*|__|`|\[([^\]]*)\]\([^)]*\))")
 
-_TIME = re.compile(
-    r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)|\b\d{1,2}[:.]\d{2}\b|\b(?:monday|tuesday|wednesday|"
-    r"thursday|friday|saturday|sunday|weekdays?|weekends?|daily|noon|midnight|morning|evening)\b", re.I)
-_MONEY = re.compile(r"[$€£₹¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|inr|rupees?)\b", re.I)
 _QUANTITY = re.compile(r"\b\d+(?:[.,]\d+)?\b")
 _INTENTS = (
-    (re.compile(r"\b(when|what time|hours?|open|opens|opening|close|closes|closing|schedule|days?)\b", re.I), _TIME),
-    (re.compile(r"\b(how much|cost|costs|price|prices|fee|fees|pay|charge|expensive|cheap)\b", re.I), _MONEY),
+    (re.compile(r"\b(when|what time|hours?|open|opens|opening|close|closes|closing|schedule|days?)\b", re.I), TIME),
+    (re.compile(r"\b(how much|cost|costs|price|prices|fee|fees|pay|charge|expensive|cheap)\b", re.I), MONEY),
     (re.compile(r"\b(how many|how long|how far|how high|how big|distance|length|elevation|duration|number of)\b", re.I),
      _QUANTITY),
 )
@@ -467,12 +463,6 @@ def confidence(best: Unit) -> tuple[float, float]:
     return 0.5 * best.coverage + 0.5 * max(best.similarity, best.source.score), RELEVANCE_THRESHOLD
 
 
-_ASKS_DATE = re.compile(r"\b(?:what|which)\s+(?:date|day|year|month)\b|\bwhen\s+(?:was|were|did|is|will|does|do)\b",
-                        re.I)
-_ASKS_MONEY = re.compile(r"\bhow much\b.*\b(?:cost|costs|price|prices|fee|fees|fund|funds|funding|budget|charge|"
-                         r"charges|pay|paid|salary|spend|spent)\b", re.I)
-_WHEN = re.compile(f"{DATE.pattern}|{_TIME.pattern}", re.I)  # "when is it open?" is answered by a time
-ANSWER_TYPES = ((_ASKS_DATE, _WHEN), (_ASKS_MONEY, _MONEY), (ASKS_SIZE, SIZE))
 TYPE_PASSAGES = 3
 
 
@@ -485,10 +475,8 @@ def lacks_answer_type(question: str, units: list[Unit]) -> bool:
                 for u in units}
         if unnamed_versions(question, " ".join(seen.values())):
             return True
-    near = {u.source.n for u in units}
-    near = set(sorted(near)[:TYPE_PASSAGES])
-    return any(asks.search(question) and not any(kind.search(u.text) for u in units if u.source.n in near)
-               for asks, kind in ANSWER_TYPES)
+    near = set(sorted({u.source.n for u in units})[:TYPE_PASSAGES])
+    return any(not any(kind.search(u.text) for u in units if u.source.n in near) for kind in required(question))
 
 
 def _closest(ranked: list[Unit]) -> list[Unit]:
