@@ -155,6 +155,30 @@ def test_vector_cache_is_bounded_and_keyed_by_fingerprint():
     assert len(rows) == 5 and np.allclose(scores, np.sqrt(384))
 
 
+def test_a_large_scan_split_over_the_cores_ranks_exactly_as_one_product():
+    import pyarrow as pa
+
+    from core.knowledge import matrix
+
+    rng = np.random.default_rng(7)
+    rows = 2 * matrix.SPLIT_ROWS + 13  # blocks of unequal length
+    vectors = rng.standard_normal((rows, 384)).astype(np.float32)
+    query = rng.standard_normal(384).astype(np.float32)
+    exact = vectors.astype(np.float64) @ query
+    assert np.allclose(matrix.scan(vectors, query), exact, atol=1e-3)
+    assert np.allclose(matrix.scan(vectors[:100], query), exact[:100], atol=1e-3)
+    found, scores = matrix.CloneMatrix("v1", {}, vectors, pa.table({"id": [str(i) for i in range(rows)]})).top(query, 10)
+    assert found.tolist() == np.argsort(-exact)[:10].tolist()
+
+
+def test_numpy_blas_runs_on_one_thread_once_the_search_is_loaded():
+    from threadpoolctl import threadpool_info
+
+    import core.knowledge.matrix  # noqa: F401
+
+    assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == [1]
+
+
 def test_a_clone_too_large_for_the_cache_is_searched_in_lancedb(runtime, clone):
     cached = retrieve(runtime, clone, "when is my money returned", k=4)
     runtime.store.matrices.budget_bytes = 1024  # smaller than this clone's vectors

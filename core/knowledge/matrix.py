@@ -6,13 +6,45 @@ cache is keyed by a fingerprint of the clone's ready documents and bounded in by
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Hashable
 
 import numpy as np
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
+
+# numpy's BLAS on one thread, for the whole process: the studio answers several people at once, and
+# OpenBLAS's pool, woken beside onnxruntime's threads on a busy machine, made a 10k scan ~8x slower.
+# One BLAS thread still scans ~1.6x faster than numpy's own einsum loop (bench/retrieval.py).
+threadpool_limits(1, user_api="blas")
+# A large scan is split by rows over the cores instead: the calling thread takes the first block, and
+# a thread that finds its core busy only delays its own block (no pool spinning while it waits).
+SPLIT_ROWS = 20_000
+_CORES = max(1, min(4, os.cpu_count() or 1))
+_scan_pool = ThreadPoolExecutor(max_workers=max(1, _CORES - 1), thread_name_prefix="vector-scan")
+
+
+def scan(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Every row's dot product with `query`: one BLAS call, or one per core for a large matrix."""
+    parts = min(_CORES, len(vectors) // SPLIT_ROWS)
+    if parts < 2:
+        return vectors @ query
+    scores = np.empty(len(vectors), dtype=np.float32)
+    bounds = np.linspace(0, len(vectors), parts + 1, dtype=np.int64).tolist()
+    blocks = [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+    def product(block: slice) -> None:
+        np.matmul(vectors[block], query, out=scores[block])
+
+    pending = [_scan_pool.submit(product, block) for block in blocks[1:]]
+    product(blocks[0])
+    for done in pending:
+        done.result()
+    return scores
 
 
 @dataclass
@@ -57,7 +89,7 @@ class CloneMatrix:
         """Row positions of the `n` most similar chunks, best first, and their cosine similarity."""
         if not len(self.vectors) or n <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        scores = np.einsum("ij,j->i", self.vectors, query)  # one thread: a BLAS pool is ~5x slower on a busy machine
+        scores = scan(self.vectors, query)
         if n < len(scores):
             rows = np.argpartition(-scores, n - 1)[:n]
         else:
