@@ -212,7 +212,7 @@ def test_a_new_question_is_embedded_beside_the_full_text_leg_with_the_same_resul
     from core.knowledge import search
 
     search._recent.clear()
-    first = retrieve(runtime, clone, "how long until my refund arrives", k=3)  # embedded on the embedding thread
+    first = retrieve(runtime, clone, "how long until my refund arrives", k=3)  # embedded beside the text side
     again = retrieve(runtime, clone, "how long until my refund arrives", k=3)  # remembered vector
     assert first.timings_ms["embed"] > 0 and again.timings_ms["embed"] == 0
     assert [(s.chunk_id, s.rerank) for s in first.sources] == [(s.chunk_id, s.rerank) for s in again.sources]

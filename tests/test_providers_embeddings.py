@@ -91,7 +91,7 @@ def test_switching_the_embedder_reindexes_with_progress(studio, fake_server, mon
     sources = retrieve(studio, clone, "volcano lava", hybrid=False).sources
     assert "lava" in sources[0].text
 
-    # the question is embedded on the search's embedding thread: a rejected key still reaches the caller
+    # the question is embedded on the calling thread beside the text side: a rejected key reaches the caller
     # as its one plain sentence, and the clone's knowledge answers again once the key works
     fake_server.route("POST", "/v1/embeddings", fake_openai.error(401, "bad key"))
     with pytest.raises(AuthFailed, match="OpenAI rejected the API key"):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from time import perf_counter
 
 import numpy as np
@@ -36,8 +37,7 @@ log = logging.getLogger(__name__)
 RRF_K = 60
 MIN_CANDIDATES = CANDIDATES
 RECENT_QUERIES = 256
-_fulltext_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fulltext")
-_embed_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
+_text_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="text-side")
 _recent: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _recent_lock = threading.Lock()
 _index_lock = threading.Lock()
@@ -166,11 +166,42 @@ def _rrf(candidates: dict[str, Candidate]) -> None:
         c.fused = sum(1.0 / (RRF_K + rank) for rank in (c.vector_rank, c.text_rank) if rank)
 
 
-def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding, hybrid: bool, use_rerank: bool,
-                       timings: dict):
-    """(candidates by chunk id, files, titles, texts) from the clone's in-memory matrix and BM25.
-    While the query's embedding is computed, the full-text leg runs and its candidates get their
-    lexical features; after it, only the vector leg's new candidates need theirs."""
+@dataclass
+class _CachedLeg:
+    """The in-memory full-text leg of a clone that fits the cache, found before the query's vector."""
+
+    matrix: object
+    index: TextIndex
+    lexical: Lexical | None
+    by_row: dict[int, Candidate]
+    text_rows: list[int]
+    scores: np.ndarray | None
+
+    def candidates(self, query_vector: np.ndarray, timings: dict):
+        """(candidates by chunk id, files, titles, texts): the vector leg's joined to the text leg's;
+        only the vector leg's new candidates still need their lexical features."""
+        matrix, by_row = self.matrix, self.by_row
+        started = perf_counter()
+        rows, _ = matrix.top(query_vector, CANDIDATES)
+        timings["vector"] = _ms(started)
+        started = perf_counter()
+        fresh = _new_candidates(matrix, [r for r in rows.tolist() if r not in by_row], self.scores)
+        by_row.update(fresh)
+        for rank, row in enumerate(rows.tolist(), 1):
+            by_row[row].vector_rank = rank
+        order = list(dict.fromkeys([*rows.tolist(), *self.text_rows]))  # the vector leg's first, as ties fall
+        cosines = matrix.vectors[np.asarray(order, dtype=np.int64)] @ query_vector if order else np.empty(0)
+        for row, cosine in zip(order, cosines.tolist()):
+            by_row[row].cosine = cosine
+        candidates = {by_row[row].row["id"]: by_row[row] for row in order}
+        timings["fuse"] = _ms(started)
+        _describe(self.lexical, fresh.values(), timings)
+        return candidates, matrix.files, self.index.titles, matrix.texts
+
+
+def _cached_text_leg(runtime, clone: Clone, fingerprint, query: str, hybrid: bool, use_rerank: bool,
+                     timings: dict) -> _CachedLeg:
+    """The clone's in-memory BM25 leg, its candidates with their lexical features."""
     started = perf_counter()
     matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
     index = text_index(runtime, clone.id, matrix)
@@ -195,23 +226,7 @@ def _cached_candidates(runtime, clone: Clone, fingerprint, query: str, embedding
     for rank, row in enumerate(text_rows.tolist(), 1):
         by_row[row].text_rank = rank
     _describe(lexical, by_row.values(), timings)
-    query_vector = _wait(embedding, timings)
-    started = perf_counter()
-    rows, _ = matrix.top(query_vector, CANDIDATES)
-    timings["vector"] = _ms(started)
-    started = perf_counter()
-    fresh = _new_candidates(matrix, [r for r in rows.tolist() if r not in by_row], scores)
-    by_row.update(fresh)
-    for rank, row in enumerate(rows.tolist(), 1):
-        by_row[row].vector_rank = rank
-    order = list(dict.fromkeys([*rows.tolist(), *text_rows.tolist()]))  # the vector leg's first, as ties fall
-    cosines = matrix.vectors[np.asarray(order, dtype=np.int64)] @ query_vector if order else np.empty(0)
-    for row, cosine in zip(order, cosines.tolist()):
-        by_row[row].cosine = cosine
-    candidates = {by_row[row].row["id"]: by_row[row] for row in order}
-    timings["fuse"] = _ms(started)
-    _describe(lexical, fresh.values(), timings)
-    return candidates, matrix.files, index.titles, matrix.texts
+    return _CachedLeg(matrix, index, lexical, by_row, text_rows.tolist(), scores)
 
 
 def _fetch_texts(candidates: list[Candidate], texts) -> None:
@@ -244,30 +259,52 @@ def _scored_rows(table, query_vector) -> list[tuple[dict, float, float]]:
     return list(zip(table.select(META).to_pylist(), cosines.tolist(), text))
 
 
-def _lance_candidates(runtime, clone: Clone, query: str, embedding, hybrid: bool, use_rerank: bool, timings: dict):
-    """The same candidates from LanceDB, for a clone too large for the cache."""
-    pending = _fulltext_pool.submit(_fulltext, runtime, clone.id, query, CANDIDATES) if hybrid else None
-    params = document_params(runtime, clone.id)
-    files = {doc: name for doc, (name, _) in params.items()}
-    query_vector = _wait(embedding, timings)
+@dataclass
+class _LanceLeg:
+    """LanceDB's full-text leg of a clone too large for the cache, found before the query's vector."""
+
+    runtime: object
+    clone: Clone
+    query: str
+    use_rerank: bool
+    params: dict[str, tuple[str, dict]]
+    table: object  # LanceDB's full-text hits, None without the hybrid leg or when it failed
+
+    def candidates(self, query_vector: np.ndarray, timings: dict):
+        files = {doc: name for doc, (name, _) in self.params.items()}
+        started = perf_counter()
+        nearest = self.runtime.store.nearest(self.clone.id, query_vector, CANDIDATES)
+        vector_hits = [h for h in _scored_rows(nearest, query_vector) if h[0]["document_id"] in files]
+        vector_hits.sort(key=lambda h: -h[1])
+        timings["vector"] = _ms(started)
+        text_hits = [h for h in _scored_rows(self.table, query_vector) if h[0]["document_id"] in files]
+        candidates: dict[str, Candidate] = {}
+        for rank, (record, cosine, _) in enumerate(vector_hits, 1):
+            candidates[record["id"]] = Candidate(record, float(cosine), vector_rank=rank)
+        for rank, (record, cosine, score) in enumerate(text_hits, 1):
+            c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
+            c.text_rank, c.text_score = rank, float(score)
+        signal, titles = _signal(self.params)
+        _describe(Lexical(tokens(self.query), signal, None) if self.use_rerank else None, candidates.values(), timings)
+        return candidates, files, titles, None
+
+
+def _lance_text_leg(runtime, clone: Clone, query: str, hybrid: bool, use_rerank: bool, timings: dict) -> _LanceLeg:
+    """LanceDB's full-text leg for a clone too large for the cache."""
+    table = None
+    if hybrid:
+        table, timings["fulltext"] = _fulltext(runtime, clone.id, query, CANDIDATES)
+    return _LanceLeg(runtime, clone, query, use_rerank, document_params(runtime, clone.id), table)
+
+
+def _text_side(runtime, clone: Clone, query: str, hybrid: bool, use_rerank: bool, timings: dict):
+    """Every step that does not need the query's vector: the clone's fingerprint and the full-text leg."""
     started = perf_counter()
-    vector_hits = [h for h in _scored_rows(runtime.store.nearest(clone.id, query_vector, CANDIDATES), query_vector)
-                   if h[0]["document_id"] in files]
-    vector_hits.sort(key=lambda h: -h[1])
-    timings["vector"] = _ms(started)
-    text_hits = []
-    if pending is not None:
-        table, timings["fulltext"] = pending.result()
-        text_hits = [h for h in _scored_rows(table, query_vector) if h[0]["document_id"] in files]
-    candidates: dict[str, Candidate] = {}
-    for rank, (record, cosine, _) in enumerate(vector_hits, 1):
-        candidates[record["id"]] = Candidate(record, float(cosine), vector_rank=rank)
-    for rank, (record, cosine, score) in enumerate(text_hits, 1):
-        c = candidates.setdefault(record["id"], Candidate(record, float(cosine)))
-        c.text_rank, c.text_score = rank, float(score)
-    signal, titles = _signal(params)
-    _describe(Lexical(tokens(query), signal, None) if use_rerank else None, candidates.values(), timings)
-    return candidates, files, titles, None
+    fingerprint = _fingerprint(runtime, clone.id)
+    timings["prepare"] = _ms(started)
+    if _fits(runtime, fingerprint):
+        return _cached_text_leg(runtime, clone, fingerprint, query, hybrid, use_rerank, timings)
+    return _lance_text_leg(runtime, clone, query, hybrid, use_rerank, timings)
 
 
 MERGE_CHUNKS = 3  # a passage joins at most this many neighbouring chunks
@@ -325,26 +362,9 @@ def _source(n: int, group: list[Candidate], files: dict[str, str], titles: dict[
     )
 
 
-def _embedding(runtime, clone: Clone, query: str) -> Future:
-    """The query's vector as a future: remembered ones at once, a new one computed on the embedding
-    thread while the caller runs the steps that do not need it (the fingerprint, the full-text leg)."""
-    vector = _remembered((clone.embedding_provider or "minilm", query))
-    if vector is None:
-        return _embed_pool.submit(_timed_query_vector, runtime, clone, query)
-    done: Future = Future()
-    done.set_result((vector, 0.0))
-    return done
-
-
 def _timed_query_vector(runtime, clone: Clone, query: str) -> tuple[np.ndarray, float]:
     started = perf_counter()
     return _query_vector(runtime, clone, query), _ms(started)
-
-
-def _wait(embedding: Future, timings: dict) -> np.ndarray:
-    """The query's vector; timings["embed"] is the embedding's own time (it ran beside other steps)."""
-    vector, timings["embed"] = embedding.result()
-    return vector
 
 
 def _remembered(key: tuple[str, str]) -> np.ndarray | None:
@@ -394,14 +414,15 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     from core.knowledge.upgrade import upgrade_soon
 
     upgrade_soon(runtime, clone.id)
-    embedding = _embedding(runtime, clone, query)
-    fingerprint = _fingerprint(runtime, clone.id)
-    timings["prepare"] = _ms(started)
-    if _fits(runtime, fingerprint):
-        found = _cached_candidates(runtime, clone, fingerprint, query, embedding, hybrid, use_rerank, timings)
+    text_side = partial(_text_side, runtime, clone, query, hybrid, use_rerank, timings)
+    query_vector = _remembered((clone.embedding_provider or "minilm", query))
+    if query_vector is None:  # a new question: embedded here while a helper thread runs the text side
+        pending = _text_pool.submit(text_side)
+        query_vector, timings["embed"] = _timed_query_vector(runtime, clone, query)
+        leg = pending.result()
     else:
-        found = _lance_candidates(runtime, clone, query, embedding, hybrid, use_rerank, timings)
-    candidates, files, titles, texts = found
+        leg = text_side()
+    candidates, files, titles, texts = leg.candidates(query_vector, timings)
     started_rerank = perf_counter()
     _rrf(candidates)
     listed = list(candidates.values())
