@@ -169,7 +169,7 @@ def main() -> None:
         print("\np50/p95: retrieve() end to end (query embedding, in-memory exact vector search, in-memory BM25, RRF fusion,")
         print("rerank). search: p50 of what retrieve() adds beyond the query embedding (the fingerprint and the full-text leg")
         print("run while the embedding is computed, so only the steps after it count). Component columns are p50 ms (bm25: the full-text")
-        print("leg; rerank: the rerank step alone; prep: the clone's fingerprint query and upgrade check; pass: merging neighbours")
+        print("leg; rerank: the rerank step alone; prep: the clone's fingerprint query; pass: merging neighbours")
         print("into passages and fetching their text). cold: first query after a change (loads the clone's vectors from LanceDB and")
         print("builds its BM25 index). recall@10: vector leg vs an exact numpy scan. /embed: retrieve() p50 over the query")
         print("embedding alone (same run). numpy: matmul + top-10 only. lance flat: LanceDB's own vector search, for comparison.")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Callable, Hashable
 
 import numpy as np
@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 # numpy's BLAS on one thread, for the whole process: the studio answers several people at once, and
 # OpenBLAS's pool, woken beside onnxruntime's threads on a busy machine, made a 10k scan ~8x slower.
-# One BLAS thread still scans ~1.6x faster than numpy's own einsum loop (bench/retrieval.py).
+# One BLAS thread still scans ~1.3x faster than numpy's own einsum loop (bench/retrieval.py).
 threadpool_limits(1, user_api="blas")
 # A large scan is split by rows over the cores instead: the calling thread takes the first block, and
 # a thread that finds its core busy only delays its own block (no pool spinning while it waits).
