@@ -65,3 +65,18 @@ def test_parameters_are_recorded():
         "tokenizer": "all-MiniLM-L6-v2 WordPiece", "target_tokens": 200, "overlap_tokens": 30,
         "boundaries": "page > heading > paragraph > sentence",
     }
+
+
+def test_a_heading_with_no_text_of_its_own_opens_the_next_sections_chunk():
+    text = ("TERMS AND CONDITIONS\n\n0. Definitions.\n\n\"This License\" refers to version 3.\n\n"
+            "Rejected Ideas\n==============\n\n.. _why-not:\n\nWhy not a marker per line?\n"
+            "--------------------------\n\nBecause linters already own that prefix.\n\nNO WARRANTY\n")
+    chunks = chunk_pages([Page(None, text)], "text")
+    assert [(c.heading, c.text.split("\n")[0]) for c in chunks] == [
+        ("0. Definitions", "TERMS AND CONDITIONS"),
+        ("Why not a marker per line?", "Rejected Ideas"),
+        ("NO WARRANTY", "NO WARRANTY"),  # a bare heading that ends the document is kept, not dropped
+    ]
+    assert "Because linters already own that prefix." in chunks[1].text
+    markdown = chunk_pages([Page(None, "# Guide\n\n## Setup\n\n### Linux\n\nUse apt.\n")], "markdown")
+    assert [(c.heading, c.text) for c in markdown] == [("Linux", "# Guide\n\n## Setup\n\n### Linux\n\nUse apt.")]

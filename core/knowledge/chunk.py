@@ -1,7 +1,9 @@
 """Token-sized chunks that follow pages, Markdown headings, paragraphs and sentences.
 
 A chunk never crosses a page or a heading; inside a section, consecutive chunks share about
-`overlap` tokens. Token counts use the embedder's own tokenizer (core.tokens).
+`overlap` tokens. A heading with no text of its own ("Rejected Ideas" straight above "Why not
+...?") opens the next section's first chunk rather than standing alone as a chunk that holds
+nothing but its title. Token counts use the embedder's own tokenizer (core.tokens).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ _BLANK_LINES = re.compile(r"\n\s*\n")
 _UNDERLINE = re.compile(r"^\s*([=\-~^*+#])\1{2,}\s*$")
 _NUMBERED = re.compile(r"^\s{0,12}((?:\d{1,3}\.)*\d{1,3}\.?|[A-Z]\.|[IVX]{1,5}\.)\s+\S.*$")
 _NUMBERED_PARAGRAPH = re.compile(r"^\s{0,4}\d{1,3}\.\s+[A-Z\"“]")
+_LINK_TARGET = re.compile(r"^\s*\.\. _[^:]*:\s*$")  # reStructuredText's ".. _name:" labels a heading
 HEADING_WORDS = 10
 UNDERLINED_WORDS = 20  # a line underlined with ===/--- is a heading even when it is a long question
 SECTION_WORDS = 40
@@ -190,13 +193,31 @@ def _pack(units: list[_Unit], target: int, overlap: int) -> list[str]:
     return chunks
 
 
+def _heading_only(heading: str | None, body: str) -> bool:
+    """The section holds its heading (and its underline or label) and no text."""
+    if heading is None:
+        return False
+    for line in body.split("\n"):
+        text = line.strip().lstrip("#").strip()
+        if text and text != heading and text.rstrip(".") != heading and not _UNDERLINE.match(line) \
+                and not _LINK_TARGET.match(line):
+            return False
+    return True
+
+
 def chunk_pages(pages: list[Page], kind: str, target: int = TARGET_TOKENS, overlap: int = OVERLAP_TOKENS) -> list[Chunk]:
     chunks: list[Chunk] = []
-    heading = ""
+    heading, pending = "", ""  # pending: bare headings waiting for the text they head
     for page in pages:
         for section_heading, body in _sections(page.text, markdown=kind == "markdown"):
             if section_heading is not None:
                 heading = section_heading
-            for text in _pack(_units(body, target, unwrap=kind == "pdf"), target, overlap):
+            if _heading_only(section_heading, body):
+                pending += body.strip() + "\n\n"
+                continue
+            for text in _pack(_units(pending + body, target, unwrap=kind == "pdf"), target, overlap):
                 chunks.append(Chunk(len(chunks), text, page.number, heading))
+            pending = ""
+    if pending.strip():  # the document ends on a bare heading: keep it, nothing is dropped
+        chunks.append(Chunk(len(chunks), pending.strip(), pages[-1].number if pages else None, heading))
     return chunks

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-FORMAT = 3  # chunk format: 2 = contextual headers (title and section heading) embedded with each chunk;
-# 3 = long underlined (reStructuredText) headings recognised, so chunks no longer run across them
+FORMAT = 4  # chunk format: 2 = contextual headers (title and section heading) embedded with each chunk;
+# 3 = long underlined (reStructuredText) headings recognised, so chunks no longer run across them;
+# 4 = a heading with no text of its own opens the next section's chunk (no title-only chunks)
 _FIELD = re.compile(r"^\s*(?:[-*]\s+)?(?:\*\*)?([A-Z][A-Za-z-]{1,30}):(?:\*\*)?\s+(.+?)\s*$")
 _MD_HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _URL = re.compile(r"https?://|<[^>]+@[^>]+>|`")
