@@ -49,6 +49,14 @@ def test_sources_are_numbered_scored_and_limited(runtime, clone):
     assert len(retrieve(runtime, clone, "delivery", k=5).sources) == 5
 
 
+def test_more_passages_than_the_rerank_usually_sees_can_be_asked_for(runtime):
+    clone = create_clone(runtime, "Almanac", top_k=3)
+    sections = "\n\n".join(f"# Day {n}\n\nOn day {n} the market sells {n} baskets of apples." for n in range(1, 31))
+    assert ingest_now(runtime, clone.id, "almanac.md", sections.encode()).status == "ready"
+    sources = retrieve(runtime, clone, "baskets of apples", k=25, hybrid=False).sources
+    assert len(sources) == 25 and len({s.chunk_id for s in sources}) == 25
+
+
 def test_vector_only_ranks_by_similarity(runtime, clone):
     sources = retrieve(runtime, clone, "growing vegetables", k=6, hybrid=False, use_rerank=False).sources
     scores = [s.score for s in sources]

@@ -30,7 +30,7 @@ W_FUSED = 0.0
 W_WINDOW = 0.50
 W_ANSWER = 0.10
 ANSWER_POOL = 8
-CANDIDATES = 30
+CANDIDATES = 20  # from each leg (more when more passages are asked for): 30 ranked no better on either set
 
 
 @dataclass

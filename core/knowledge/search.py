@@ -35,7 +35,6 @@ from core.providers.remote import embedder_for
 log = logging.getLogger(__name__)
 
 RRF_K = 60
-MIN_CANDIDATES = CANDIDATES
 RECENT_QUERIES = 256
 _text_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="text-side")
 _recent: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -176,13 +175,14 @@ class _CachedLeg:
     by_row: dict[int, Candidate]
     text_rows: list[int]
     scores: np.ndarray | None
+    depth: int  # candidates taken from each leg
 
     def candidates(self, query_vector: np.ndarray, timings: dict):
         """(candidates by chunk id, files, titles, texts): the vector leg's joined to the text leg's;
         only the vector leg's new candidates still need their lexical features."""
         matrix, by_row = self.matrix, self.by_row
         started = perf_counter()
-        rows, _ = matrix.top(query_vector, CANDIDATES)
+        rows, _ = matrix.top(query_vector, self.depth)
         timings["vector"] = _ms(started)
         started = perf_counter()
         fresh = _new_candidates(matrix, [r for r in rows.tolist() if r not in by_row], self.scores)
@@ -200,7 +200,7 @@ class _CachedLeg:
 
 
 def _cached_text_leg(runtime, clone: Clone, fingerprint, query: str, hybrid: bool, use_rerank: bool,
-                     timings: dict) -> _CachedLeg:
+                     depth: int, timings: dict) -> _CachedLeg:
     """The clone's in-memory BM25 leg, its candidates with their lexical features."""
     started = perf_counter()
     matrix = runtime.store.matrix(clone.id, fingerprint, lambda: ready_files(runtime, clone.id))
@@ -210,9 +210,9 @@ def _cached_text_leg(runtime, clone: Clone, fingerprint, query: str, hybrid: boo
     terms = index.bm25.resolve(tokens(query)) if index is not None else tokens(query)
     if hybrid and index is not None:
         scores = index.bm25.scores(terms)
-        text_rows = index.bm25.top(scores, CANDIDATES)
+        text_rows = index.bm25.top(scores, depth)
     elif hybrid:  # index still building: LanceDB's full-text index answers meanwhile
-        table, _ = _fulltext(runtime, clone.id, query, CANDIDATES, ids_only=True)
+        table, _ = _fulltext(runtime, clone.id, query, depth, ids_only=True)
         text_rows = matrix.rows_of(table["id"].to_pylist()) if table is not None else text_rows
         lance = table["_score"].to_pylist() if table is not None else []
         scores = np.zeros(len(matrix.meta), dtype=np.float32)
@@ -226,7 +226,7 @@ def _cached_text_leg(runtime, clone: Clone, fingerprint, query: str, hybrid: boo
     for rank, row in enumerate(text_rows.tolist(), 1):
         by_row[row].text_rank = rank
     _describe(lexical, by_row.values(), timings)
-    return _CachedLeg(matrix, index, lexical, by_row, text_rows.tolist(), scores)
+    return _CachedLeg(matrix, index, lexical, by_row, text_rows.tolist(), scores, depth)
 
 
 def _fetch_texts(candidates: list[Candidate], texts) -> None:
@@ -269,11 +269,12 @@ class _LanceLeg:
     use_rerank: bool
     params: dict[str, tuple[str, dict]]
     table: object  # LanceDB's full-text hits, None without the hybrid leg or when it failed
+    depth: int
 
     def candidates(self, query_vector: np.ndarray, timings: dict):
         files = {doc: name for doc, (name, _) in self.params.items()}
         started = perf_counter()
-        nearest = self.runtime.store.nearest(self.clone.id, query_vector, CANDIDATES)
+        nearest = self.runtime.store.nearest(self.clone.id, query_vector, self.depth)
         vector_hits = [h for h in _scored_rows(nearest, query_vector) if h[0]["document_id"] in files]
         vector_hits.sort(key=lambda h: -h[1])
         timings["vector"] = _ms(started)
@@ -289,22 +290,23 @@ class _LanceLeg:
         return candidates, files, titles, None
 
 
-def _lance_text_leg(runtime, clone: Clone, query: str, hybrid: bool, use_rerank: bool, timings: dict) -> _LanceLeg:
+def _lance_text_leg(runtime, clone: Clone, query: str, hybrid: bool, use_rerank: bool, depth: int,
+                    timings: dict) -> _LanceLeg:
     """LanceDB's full-text leg for a clone too large for the cache."""
     table = None
     if hybrid:
-        table, timings["fulltext"] = _fulltext(runtime, clone.id, query, CANDIDATES)
-    return _LanceLeg(runtime, clone, query, use_rerank, document_params(runtime, clone.id), table)
+        table, timings["fulltext"] = _fulltext(runtime, clone.id, query, depth)
+    return _LanceLeg(runtime, clone, query, use_rerank, document_params(runtime, clone.id), table, depth)
 
 
-def _text_side(runtime, clone: Clone, query: str, hybrid: bool, use_rerank: bool, timings: dict):
+def _text_side(runtime, clone: Clone, query: str, hybrid: bool, use_rerank: bool, depth: int, timings: dict):
     """Every step that does not need the query's vector: the clone's fingerprint and the full-text leg."""
     started = perf_counter()
     fingerprint = _fingerprint(runtime, clone.id)
     timings["prepare"] = _ms(started)
     if _fits(runtime, fingerprint):
-        return _cached_text_leg(runtime, clone, fingerprint, query, hybrid, use_rerank, timings)
-    return _lance_text_leg(runtime, clone, query, hybrid, use_rerank, timings)
+        return _cached_text_leg(runtime, clone, fingerprint, query, hybrid, use_rerank, depth, timings)
+    return _lance_text_leg(runtime, clone, query, hybrid, use_rerank, depth, timings)
 
 
 MERGE_CHUNKS = 3  # a passage joins at most this many neighbouring chunks
@@ -414,7 +416,8 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     from core.knowledge.upgrade import upgrade_soon
 
     upgrade_soon(runtime, clone.id)
-    text_side = partial(_text_side, runtime, clone, query, hybrid, use_rerank, timings)
+    depth = max(CANDIDATES, k)  # each leg's candidates: enough for k passages
+    text_side = partial(_text_side, runtime, clone, query, hybrid, use_rerank, depth, timings)
     query_vector = _remembered((clone.embedding_provider or "minilm", query))
     if query_vector is None:  # a new question: embedded here while a helper thread runs the text side
         pending = _text_pool.submit(text_side)
