@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import StudioError
+from core.knowledge.rerank import CANDIDATES
 from core.models import Document, Message
 from core.providers.registry import get_llm
 from studio.text import escape_md, fmt_ago, fmt_ms, fmt_size, model_markdown, plural, prompt_versions_label
@@ -234,8 +235,8 @@ def sources_table(sources: list[dict], show_cited: bool = False, show_ranks: boo
                 help="Relevance to the question (0 to 1). Rows are in retrieval order: meaning and keywords combined.",
             ),
             "Cited": st.column_config.CheckboxColumn(width="small"),
-            "Vector #": st.column_config.NumberColumn(width="small", help="Rank by meaning (vector search); – when not in its top 30."),
-            "Text #": st.column_config.NumberColumn(width="small", help="Rank by keywords (BM25 full text); – when not in its top 30."),
+            "Vector #": st.column_config.NumberColumn(width="small", help=f"Rank by meaning (vector search); – when not in its top {CANDIDATES}."),
+            "Text #": st.column_config.NumberColumn(width="small", help=f"Rank by keywords (BM25 full text); – when not in its top {CANDIDATES}."),
             "Fused": st.column_config.NumberColumn(format="%.4f", width="small", help="Both ranks combined (reciprocal rank fusion)."),
             "Rerank": st.column_config.NumberColumn(
                 format="%.3f", width="small",

@@ -199,3 +199,23 @@ def test_a_question_the_notes_cannot_answer_gets_the_closest_passages_not_an_ans
         assert "lighthouse.md" in page  # the closest passages, still cited
     ask(at, "What lens does the lamp use?")
     assert "first-order Fresnel lens" in texts(at)  # the same notes answer what they hold
+
+
+TERMS = (
+    "TERMS AND CONDITIONS\n\n"
+    "1. Returns.\n\nYou may return a boat within 30 days of hire if its hull is undamaged.\n\n"
+    "2. Deposits.\n\nThe deposit is refunded by bank transfer once the boat is back at the quay.\n"
+)
+
+
+def test_a_bare_heading_is_never_the_passage_chat_cites(app, studio_runtime):
+    """A heading that holds no text of its own ("TERMS AND CONDITIONS") is part of the section below it,
+    so the answer and the inspector show the section's text, not a title alone."""
+    clone = create_clone(studio_runtime, "Boatyard", "Hires out boats.")
+    ingest_now(studio_runtime, clone.id, "terms.txt", TERMS.encode())
+    at = ask(app(PAGE_CHAT, query={"clone": clone.id}), "Can I return a boat I hired, and for how long?")
+    assert "within 30 days of hire" in texts(at)
+    (inspector,) = at.dataframe
+    passages = inspector.value["Passage"].tolist()
+    assert passages and all(p.strip() != "TERMS AND CONDITIONS" for p in passages)
+    assert any("TERMS AND CONDITIONS" in p and "within 30 days" in p for p in passages)

@@ -2,8 +2,9 @@
 
 A chunk never crosses a page or a heading; inside a section, consecutive chunks share about
 `overlap` tokens. A heading with no text of its own ("Rejected Ideas" straight above "Why not
-...?") opens the next section's first chunk rather than standing alone as a chunk that holds
-nothing but its title. Token counts use the embedder's own tokenizer (core.tokens).
+...?") opens the next section's first chunk, on the next page when it ends one, rather than
+standing alone as a chunk that holds nothing but its title. Token counts use the embedder's own
+tokenizer (core.tokens).
 """
 from __future__ import annotations
 
@@ -198,9 +199,8 @@ def _heading_only(heading: str | None, body: str) -> bool:
     if heading is None:
         return False
     for line in body.split("\n"):
-        text = line.strip().lstrip("#").strip()
-        if text and text != heading and text.rstrip(".") != heading and not _UNDERLINE.match(line) \
-                and not _LINK_TARGET.match(line):
+        text = line.strip().lstrip("#").strip().rstrip(".")
+        if text and text != heading.rstrip(".") and not _UNDERLINE.match(line) and not _LINK_TARGET.match(line):
             return False
     return True
 
@@ -219,5 +219,5 @@ def chunk_pages(pages: list[Page], kind: str, target: int = TARGET_TOKENS, overl
                 chunks.append(Chunk(len(chunks), text, page.number, heading))
             pending = ""
     if pending.strip():  # the document ends on a bare heading: keep it, nothing is dropped
-        chunks.append(Chunk(len(chunks), pending.strip(), pages[-1].number if pages else None, heading))
+        chunks.append(Chunk(len(chunks), pending.strip(), pages[-1].number, heading))
     return chunks
