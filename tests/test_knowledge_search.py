@@ -179,6 +179,24 @@ def test_a_large_scan_split_over_the_cores_ranks_exactly_as_one_product():
     assert found.tolist() == np.argsort(-exact)[:10].tolist()
 
 
+def test_scans_running_at_once_each_get_every_block_of_their_own_matrix():
+    """Blocks are shared between the caller and idle pool threads: scans started together from several
+    threads (as when several people ask at once) still each return their own matrix's exact products."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.knowledge import matrix
+
+    rng = np.random.default_rng(11)
+    rows = 3 * matrix.BLOCK_ROWS + 7
+    cases = [(rng.standard_normal((rows, 384)).astype(np.float32), rng.standard_normal(384).astype(np.float32))
+             for _ in range(4)]
+    with ThreadPoolExecutor(4) as callers:
+        for _ in range(5):
+            results = list(callers.map(lambda case: matrix.scan(*case), cases))
+            for (vectors, query), scores in zip(cases, results):
+                assert np.allclose(scores, vectors.astype(np.float64) @ query, atol=1e-3)
+
+
 def test_numpy_blas_runs_on_one_thread_once_the_search_is_loaded():
     from threadpoolctl import threadpool_info
 
