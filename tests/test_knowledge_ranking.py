@@ -12,7 +12,8 @@ from core.knowledge.extract import Page
 from core.knowledge.ingest import ingest_now, list_documents, stored_file
 from core.knowledge.profile import FORMAT, context_header, document_profile
 from core.knowledge.rerank import Candidate, rerank
-from core.knowledge.search import passages, retrieve, stitch
+from core.knowledge.search import passages, retrieve, stitch, widen
+from core.knowledge.store import chunk_id
 from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.upgrade import upgrade_clone
 from core.providers.base import Source
@@ -116,6 +117,48 @@ def test_neighbouring_chunks_of_one_section_are_one_passage():
     assert [[c.row["chunk_index"] for c in g] for g in groups] == [[4, 5, 3], [9], [6]]  # at most 3 chunks each
     assert stitch(["One two three four.", "three four. Five six."]) == "One two three four. Five six."
     assert stitch(["Alpha.", "Beta."]) == "Alpha.\n\nBeta."
+
+
+def test_the_best_passage_takes_in_its_sections_chunks_on_either_side():
+    def row(i, heading="Terms", page=None):
+        return {"id": chunk_id("d", i), "document_id": "d", "chunk_index": i, "page": page, "heading": heading, "text": f"text {i}"}
+
+    stored = {r["id"]: r for r in [row(1, "Intro"), row(2), row(3), row(4), row(5), row(6, page=2)]}
+
+    def chunks(ids):
+        return [stored[i] for i in ids if i in stored]
+
+    best = [Candidate(row(3), 0.5)]
+    widen(best, {chunk_id("d", 3)}, chunks)
+    assert sorted(c.row["chunk_index"] for c in best) == [2, 3, 4]  # one each side, as many as a passage holds
+    best = [Candidate(row(2), 0.5)]
+    widen(best, {chunk_id("d", 2), chunk_id("d", 3)}, chunks)  # chunk 3 is another passage already; chunk 1 is another section
+    assert [c.row["chunk_index"] for c in best] == [2]
+    best = [Candidate(row(5), 0.5)]
+    widen(best, {chunk_id("d", 5)}, chunks)  # chunk 6 is on the next page
+    assert [c.row["chunk_index"] for c in best] == [5, 4]
+
+
+# A termination section in two chunks: the words of the question are in the second, the answer in the first.
+TERMINATION = (
+    "Shipping\n========\n\nParcels leave the warehouse within two days; collecting one needs a driving licence.\n\n"
+    "Termination\n===========\n\nIf you stop every violation, your rights return: they are reinstated provisionally "
+    "at first, and permanently when the holder raises no objection within sixty days. "
+    + "The holder may ask for the source of each copy, and you keep records of the copies you made for three years. " * 10
+    + "Termination ends the licence: any copy, change or sale outside these terms ends your licence at once.\n"
+)
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["in memory", "in LanceDB"])
+def test_the_best_passage_holds_the_answer_in_the_chunk_beside_the_one_that_matched(runtime, cached):
+    clone = create_clone(runtime, "Terms", top_k=1)
+    assert ingest_now(runtime, clone.id, "terms.txt", TERMINATION.encode()).status == "ready"
+    if not cached:
+        runtime.store.matrices.budget_bytes = 1024  # too large for the cache: LanceDB serves the search
+    (top,) = retrieve(runtime, clone, "I broke the terms and lost my licence. How do I get my licence back?").sources
+    assert "ends your licence at once" in top.text  # the chunk that matched the question best
+    assert "reinstated provisionally" in top.text  # and the one above it, which answers it
+    assert "warehouse" not in top.text and top.heading == "Termination"
 
 
 def test_rerank_lets_the_named_document_beat_a_slightly_closer_sibling():

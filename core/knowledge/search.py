@@ -26,7 +26,7 @@ from core.knowledge.bm25 import BM25, tokens
 from core.knowledge.profile import context_header
 from core.knowledge.rerank import ANSWER_POOL, CANDIDATES, W_DOC, Candidate, lift_answers, rerank
 from core.knowledge.signals import DocumentSignal, heading_match, identity
-from core.knowledge.store import DIM, META, vectors_of
+from core.knowledge.store import DIM, META, chunk_id, vectors_of
 from core.models import Clone, Document
 from core.owners import resolve
 from core.providers.base import Source
@@ -198,6 +198,12 @@ class _CachedLeg:
         _describe(self.lexical, fresh.values(), timings)
         return candidates, matrix.files, self.index.titles, matrix.texts
 
+    def chunks(self, ids: list[str]) -> list[dict]:
+        """The given chunks that the clone holds, in order, with their text."""
+        rows = [self.matrix.positions[i] for i in ids if i in self.matrix.positions]
+        return [{**record, "text": text}
+                for record, text in zip(self.matrix.brief_records(rows), self.matrix.texts(rows))]
+
 
 def _cached_text_leg(runtime, clone: Clone, fingerprint, query: str, hybrid: bool, use_rerank: bool,
                      depth: int, timings: dict) -> _CachedLeg:
@@ -289,6 +295,11 @@ class _LanceLeg:
         _describe(Lexical(tokens(self.query), signal, None) if self.use_rerank else None, candidates.values(), timings)
         return candidates, files, titles, None
 
+    def chunks(self, ids: list[str]) -> list[dict]:
+        """The given chunks that the clone holds, in order, with their text."""
+        found = {row["id"]: row for row in self.runtime.store.chunks(self.clone.id, ids).to_pylist()}
+        return [found[i] for i in ids if i in found]
+
 
 def _lance_text_leg(runtime, clone: Clone, query: str, hybrid: bool, use_rerank: bool, depth: int,
                     timings: dict) -> _LanceLeg:
@@ -334,6 +345,20 @@ def passages(ranked: list[Candidate], k: int) -> list[list[Candidate]]:
         else:
             break
     return groups
+
+
+def widen(best: list[Candidate], taken: set[str], chunks) -> None:
+    """The best passage takes in the chunks on either side of it in its section (same page), up to
+    MERGE_CHUNKS, though they were not candidates: the sentence that answers often sits in the chunk
+    next to the one that matched ("is reinstated provisionally" just above the chunk of a licence's
+    termination section that ranked first for "can I get my licence back?"). `chunks(ids)` reads
+    chunks by id; `taken` are the ids in other passages, which are left where they are."""
+    span = sorted(best, key=_index)
+    first, last = span[0].row, span[-1].row
+    ids = [chunk_id(first["document_id"], first["chunk_index"] - 1), chunk_id(last["document_id"], last["chunk_index"] + 1)]
+    for record in chunks([i for i in ids if i not in taken]):
+        if _neighbours(sorted(best, key=_index), record):
+            best.append(Candidate(record, 0.0))
 
 
 def _index(c: Candidate) -> int:
@@ -440,6 +465,8 @@ def retrieve(runtime, clone: Clone, query: str, k: int | None = None, hybrid: bo
     if clone.min_score:
         ranked = [c for c in ranked if c.cosine >= clone.min_score]
     groups = passages(ranked, k) if merge else [[c] for c in ranked[:k]]
+    if merge and groups:
+        widen(groups[0], {c.row["id"] for group in groups for c in group}, leg.chunks)
     _fetch_texts([c for group in groups for c in group], texts)
     sources = [_source(n, group, files, titles) for n, group in enumerate(groups, 1)]
     timings["passages"] = _ms(started_passages)

@@ -165,6 +165,13 @@ class ChunkStore:
         rows = self.table.search().where(f"document_id = {_literal(document_id)}").select(META).limit(None).to_arrow()
         return rows.sort_by("chunk_index")
 
+    def chunks(self, clone_id: str, ids: list[str]) -> pa.Table:
+        """The clone's chunks of the given ids (any order), without their vectors."""
+        if not ids:
+            return pa.table({name: [] for name in META})
+        where = f"clone_id = {_literal(clone_id)} AND id IN ({', '.join(_literal(i) for i in ids)})"
+        return self.table.search().where(where).select(META).limit(None).to_arrow()
+
     def fulltext(self, clone_id: str, query: str, limit: int, ids_only: bool = False) -> pa.Table:
         """Best BM25 matches inside the clone, best first: ids and `_score`, plus the other
         columns and the vectors (to score them) unless `ids_only`."""
