@@ -117,6 +117,7 @@ def test_neighbouring_chunks_of_one_section_are_one_passage():
     assert [[c.row["chunk_index"] for c in g] for g in groups] == [[4, 5, 3], [9], [6]]  # at most 3 chunks each
     assert stitch(["One two three four.", "three four. Five six."]) == "One two three four. Five six."
     assert stitch(["Alpha.", "Beta."]) == "Alpha.\n\nBeta."
+    assert stitch(["It rains on the cats", "sun and wind"]) == "It rains on the cats\n\nsun and wind"  # no word glued
 
 
 def test_the_best_passage_takes_in_its_sections_chunks_on_either_side():

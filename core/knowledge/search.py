@@ -369,11 +369,22 @@ def stitch(texts: list[str]) -> str:
     """Consecutive chunks' texts as one, without the overlap each chunk repeats from the one before."""
     text = texts[0]
     for following in texts[1:]:
-        limit = min(len(text), len(following), 600)
-        shared = next((n for n in range(limit, 0, -1) if text.endswith(following[:n])), 0)
-        rest = following[shared:]
-        text = text + rest if shared else f"{text}\n\n{rest}"
+        shared = _overlap(text, following)
+        text = text + following[shared:] if shared else f"{text}\n\n{following}"
     return text
+
+
+def _overlap(text: str, following: str, limit: int = 600, least: int = 8) -> int:
+    """Length of the longest end of `text` (up to `limit` characters, at least `least`) that
+    `following` begins with: tried only where `following`'s first characters occur."""
+    tail = text[-limit:]
+    probe = following[:least]
+    at = tail.find(probe) if len(probe) == least else -1
+    while at >= 0:
+        if following.startswith(tail[at:]):
+            return len(tail) - at
+        at = tail.find(probe, at + 1)
+    return 0
 
 
 def _source(n: int, group: list[Candidate], files: dict[str, str], titles: dict[str, str]) -> Source:
