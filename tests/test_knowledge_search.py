@@ -175,6 +175,8 @@ def test_a_large_scan_split_over_the_cores_ranks_exactly_as_one_product():
     exact = vectors.astype(np.float64) @ query
     assert np.allclose(matrix.scan(vectors, query), exact, atol=1e-3)
     assert np.allclose(matrix.scan(vectors[:100], query), exact[:100], atol=1e-3)
+    with pytest.raises(ValueError):  # a block that fails is raised to the caller, which does not wait for it
+        matrix.scan(vectors, query[:5])
     found, scores = matrix.CloneMatrix("v1", {}, vectors, pa.table({"id": [str(i) for i in range(rows)]})).top(query, 10)
     assert found.tolist() == np.argsort(-exact)[:10].tolist()
 

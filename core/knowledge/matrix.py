@@ -24,8 +24,8 @@ from threadpoolctl import threadpool_limits
 threadpool_limits(1, user_api="blas")
 # A scan of SPLIT_ROWS or more is cut into blocks that the calling thread and the pool's threads take in
 # turn: a pool thread that finds its core busy simply takes no block, and the caller, which never waits for
-# a block nobody has started, scans the rest itself (a fixed half per thread made a 10k scan 4x slower
-# with the other core busy). The scan is bound by memory bandwidth, which two cores share better than one.
+# a block nobody has started, scans the rest itself (a fixed half per thread waits for the busy core). The
+# scan is bound by memory bandwidth, which two cores draw more of than one (figures in README).
 SPLIT_ROWS = 5_000
 BLOCK_ROWS = 2_500
 _CORES = max(1, min(4, os.cpu_count() or 1))
@@ -38,18 +38,24 @@ def scan(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
         return vectors @ query
     scores = np.empty(len(vectors), dtype=np.float32)
     blocks = [slice(a, a + BLOCK_ROWS) for a in range(0, len(vectors), BLOCK_ROWS)]
-    claims, finished = itertools.count(), threading.Semaphore(0)
+    claims, finished, failed = itertools.count(), threading.Semaphore(0), []
 
     def take_blocks() -> None:
         while (i := next(claims)) < len(blocks):  # next() on a count is atomic under the GIL
-            np.matmul(vectors[blocks[i]], query, out=scores[blocks[i]])
-            finished.release()
+            try:
+                np.matmul(vectors[blocks[i]], query, out=scores[blocks[i]])
+            except Exception as error:  # the caller raises it: it never waits for a block that failed
+                failed.append(error)
+            finally:
+                finished.release()
 
     for _ in range(_CORES - 1):
         _scan_pool.submit(take_blocks)
     take_blocks()
     for _ in blocks:  # the caller's own blocks are done; a block another thread took is under way
         finished.acquire()
+    if failed:
+        raise failed[0]
     return scores
 
 
