@@ -18,6 +18,7 @@ from core.knowledge.signals import DocumentSignal, heading_match, identity
 from core.knowledge.upgrade import upgrade_clone
 from core.providers.base import Source
 from core.providers.offline_llm import CLOSEST, NOT_FOUND, is_refusal, respond
+from tests.documents import TERMINATION
 
 # Two versions of one (made-up but ordinary) product manual: same wording, different numbers.
 V1 = ("Kettle Manual\nVersion 1\n\nCleaning\n========\n\nDescale the kettle every 4 weeks with white vinegar.\n\n"
@@ -138,16 +139,6 @@ def test_the_best_passage_takes_in_its_sections_chunks_on_either_side():
     best = [Candidate(row(5), 0.5)]
     widen(best, {chunk_id("d", 5)}, chunks)  # chunk 6 is on the next page
     assert [c.row["chunk_index"] for c in best] == [5, 4]
-
-
-# A termination section in two chunks: the words of the question are in the second, the answer in the first.
-TERMINATION = (
-    "Shipping\n========\n\nParcels leave the warehouse within two days; collecting one needs a driving licence.\n\n"
-    "Termination\n===========\n\nIf you stop every violation, your rights return: they are reinstated provisionally "
-    "at first, and permanently when the holder raises no objection within sixty days. "
-    + "The holder may ask for the source of each copy, and you keep records of the copies you made for three years. " * 10
-    + "Termination ends the licence: any copy, change or sale outside these terms ends your licence at once.\n"
-)
 
 
 @pytest.mark.parametrize("cached", [True, False], ids=["in memory", "in LanceDB"])

@@ -7,6 +7,7 @@ from core.clones import create_clone, get_clone, update_clone
 from core.conversations import list_threads, thread_messages
 from core.knowledge.ingest import ingest_now
 from studio.state import PAGE_CHAT
+from tests.documents import TERMINATION
 from tests.fakes.fixtures import no_outside_keys  # noqa: F401
 from tests.studio_app import app, button, no_exception, studio_runtime, texts  # noqa: F401
 
@@ -219,3 +220,16 @@ def test_a_bare_heading_is_never_the_passage_chat_cites(app, studio_runtime):
     passages = inspector.value["Passage"].tolist()
     assert passages and all(p.strip() != "TERMS AND CONDITIONS" for p in passages)
     assert any("TERMS AND CONDITIONS" in p and "within 30 days" in p for p in passages)
+
+
+
+def test_the_cited_passage_holds_the_chunk_beside_the_one_that_matched(app, studio_runtime):
+    """With one passage per answer, the passage Chat cites is the best chunk with its section's chunks
+    beside it: the sentence that answers sits in the chunk above the one that matched the question."""
+    clone = create_clone(studio_runtime, "Licensor", "Grants licences.", top_k=1)
+    ingest_now(studio_runtime, clone.id, "terms.txt", TERMINATION.encode())
+    at = ask(app(PAGE_CHAT, query={"clone": clone.id}), "I broke the terms and lost my licence. How do I get my licence back?")
+    (inspector,) = at.dataframe
+    (cited,) = inspector.value["Passage"].tolist()
+    assert "reinstated provisionally" in cited and "ends your licence at once" in cited
+    assert "terms.txt" in texts(at)

@@ -1,7 +1,8 @@
 """Exact vector search over one clone's chunks held in memory, cached until the clone changes.
 
 A clone's vectors are read from LanceDB once (through the scalar index on clone_id) and kept
-as one float32 matrix; a query is one matrix-vector product (exact, so recall is 1.0). The
+as one float32 matrix; a query is one matrix-vector product, in blocks shared between the cores
+for a large clone (exact, so recall is 1.0). The
 cache is keyed by a fingerprint of the clone's ready documents and bounded in bytes (LRU).
 """
 from __future__ import annotations

@@ -200,7 +200,7 @@ class _CachedLeg:
 
     def chunks(self, ids: list[str]) -> list[dict]:
         """The given chunks that the clone holds, in order, with their text."""
-        rows = [self.matrix.positions[i] for i in ids if i in self.matrix.positions]
+        rows = self.matrix.rows_of(ids).tolist()
         return [{**record, "text": text}
                 for record, text in zip(self.matrix.brief_records(rows), self.matrix.texts(rows))]
 
